@@ -1,0 +1,90 @@
+"""The root `evalink` command, its console and its error handling.
+
+Command modules beside this one register their commands on `app`; they parse arguments
+and call a stage's public function, nothing more. Stage imports stay inside the command
+functions so `evalink --help` does not pay for Splink or Spark.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from evalink.errors import EvalinkError
+
+console = Console()
+err_console = Console(stderr=True)
+
+_state = {"verbose": False}
+
+
+def verbose() -> bool:
+    return _state["verbose"]
+
+
+def _report(error: BaseException, *, expected: bool) -> None:
+    if expected:
+        message = f"error: {error}"
+    else:
+        # An exception we did not anticipate: its message may quote the data it choked
+        # on, so show only its type unless the user asks for the details.
+        message = f"error: internal error ({type(error).__name__}); run with --verbose for details"
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    if _state["verbose"]:
+        err_console.print(traceback.format_exc(), markup=False, highlight=False)
+
+
+class _EvalinkGroup(TyperGroup):
+    """Turns an `EvalinkError` raised anywhere below into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvalinkError as error:
+            _report(error, expected=True)
+            raise typer.Exit(error.exit_code) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as error:
+            _report(error, expected=False)
+            raise typer.Exit(1) from None
+
+
+def group(help_text: str) -> typer.Typer:
+    """A sub-command group (`evalink policy ...`) with the same conventions as the root."""
+    return typer.Typer(
+        cls=_EvalinkGroup,
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+    )
+
+
+app = typer.Typer(
+    cls=_EvalinkGroup,
+    help="evalink: governed record linkage and programme evaluation for public services.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose_flag: bool = typer.Option(
+        False, "--verbose", "-v", help="Show details and tracebacks of errors."
+    ),
+) -> None:
+    _state["verbose"] = verbose_flag
+    logging.basicConfig(
+        level=logging.DEBUG if verbose_flag else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
