@@ -1,0 +1,200 @@
+"""The policy as every other stage uses it: look-ups and the checks that deny by default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from evalink.errors import PolicyViolation
+from evalink.policy.spec import (
+    Dataset,
+    DisclosureRules,
+    FieldClass,
+    Flow,
+    Party,
+    PolicyDocument,
+    Promise,
+    RetentionRule,
+    Safeguard,
+    SafeguardKind,
+)
+from evalink.policy.validate import safeguard_breach
+
+DEFAULT_K_ANONYMITY = 10
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A checked policy. `fingerprint` (SHA-256 of the file) travels in every package."""
+
+    document: PolicyDocument
+    source: str
+    fingerprint: str
+
+    @property
+    def id(self) -> str:
+        return self.document.policy.id
+
+    @property
+    def version(self) -> str:
+        return self.document.policy.version
+
+    # --- look-ups -------------------------------------------------------------------
+
+    def party(self, party_id: str) -> Party:
+        for party in self.document.parties:
+            if party.id == party_id:
+                return party
+        raise PolicyViolation(
+            f"party '{party_id}' is not in policy '{self.id}'",
+            rule="default-deny",
+            promise=self._promise_id("default-deny"),
+        )
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        for dataset in self.document.datasets:
+            if dataset.id == dataset_id:
+                return dataset
+        raise PolicyViolation(
+            f"dataset '{dataset_id}' is not in policy '{self.id}'",
+            rule="default-deny",
+            promise=self._promise_id("default-deny"),
+        )
+
+    def flows_from(self, party_id: str) -> list[Flow]:
+        return [f for f in self.document.flows if f.from_ == party_id]
+
+    def flows_to(self, party_id: str) -> list[Flow]:
+        return [f for f in self.document.flows if f.to == party_id]
+
+    def promise_for(self, rule_id: str) -> Promise | None:
+        """The promise this rule most directly keeps: of those naming it, the one kept by
+        the fewest rules (a rule that alone keeps a promise is that promise's guard)."""
+        kept = self.promises_for(rule_id)
+        return min(kept, key=lambda p: len(p.enforced_by)) if kept else None
+
+    def promises_for(self, rule_id: str) -> list[Promise]:
+        return [p for p in self.document.promises if rule_id in p.enforced_by]
+
+    def rule_ids(self) -> set[str]:
+        from evalink.policy.validate import rule_ids
+
+        return rule_ids(self.document)
+
+    def safeguards(self, kind: SafeguardKind) -> list[Safeguard]:
+        return [s for s in self.document.safeguards if s.kind == kind]
+
+    def retention_rules(self, party_id: str, dataset_id: str) -> list[RetentionRule]:
+        return [r for r in self.document.retention if r.covers(party_id, dataset_id)]
+
+    def destroy_by(self, party_id: str, dataset_id: str, events: dict[str, date]) -> date | None:
+        """The earliest destroy-by date any rule sets for this dataset at this party.
+
+        `events` gives the dates of the events rules count from (e.g. {'receipt': ...});
+        rules whose event has not happened yet do not set a date.
+        """
+        dates = []
+        for rule in self.retention_rules(party_id, dataset_id):
+            if rule.after is not None and rule.after.value not in events:
+                if rule.destroy_by is not None:
+                    dates.append(rule.destroy_by)
+                continue
+            dates.append(rule.destroy_date(events.get(rule.after.value) if rule.after else None))
+        return min(dates) if dates else None
+
+    def disclosure_rules(self, party_id: str = "public") -> DisclosureRules | None:
+        return next((d for d in self.document.disclosure if party_id in d.applies_to), None)
+
+    def k_anonymity(self, party_id: str) -> int:
+        ks = [s.k for s in self.safeguards(SafeguardKind.K_ANONYMITY) if party_id in s.to and s.k]
+        return max(ks, default=DEFAULT_K_ANONYMITY)
+
+    def direct_identifier_fields(self) -> set[str]:
+        """Every field name that any dataset classes as a direct identifier."""
+        return {
+            name
+            for dataset in self.document.datasets
+            for name in dataset.fields_of_class(FieldClass.DIRECT_IDENTIFIER)
+        }
+
+    # --- enforcement ----------------------------------------------------------------
+
+    def check_flow(
+        self,
+        sender: str,
+        recipient: str,
+        dataset: str,
+        fields: Iterable[str],
+        purpose: str | None = None,
+    ) -> Flow:
+        """The flow that allows this transfer, or `PolicyViolation` naming the rule broken.
+
+        Default deny: a transfer no flow describes is refused, as is any field outside
+        the flow's allow-list — refused, never silently dropped.
+        """
+        fields = list(fields)
+        self.party(sender)
+        target = self.party(recipient)
+        candidates = [
+            f
+            for f in self.document.flows
+            if f.from_ == sender and f.to == recipient and f.dataset == dataset
+        ]
+        if not candidates:
+            self._refuse_by_safeguard(sender, recipient, dataset, fields, target.holds_identifiers)
+            raise PolicyViolation(
+                f"no flow allows {sender}→{recipient} for dataset '{dataset}'",
+                rule="default-deny",
+                promise=self._promise_id("default-deny"),
+            )
+        if purpose is not None:
+            matching = [f for f in candidates if f.purpose == purpose]
+            if not matching:
+                flow = candidates[0]
+                raise PolicyViolation(
+                    f"purpose '{purpose}' is not allowed in flow {sender}→{recipient} "
+                    f"({dataset}); allowed: {', '.join(sorted({f.purpose for f in candidates}))}",
+                    rule=flow.id,
+                    promise=self._promise_id(flow.id),
+                )
+            candidates = matching
+        for flow in candidates:
+            if set(fields) <= set(flow.fields):
+                return flow
+        flow = candidates[0]
+        extra = [name for name in fields if name not in flow.fields]
+        field_word = "field" if len(extra) == 1 else "fields"
+        raise PolicyViolation(
+            f"{field_word} {', '.join(repr(n) for n in extra)} not allowed in flow "
+            f"{sender}→{recipient} ({dataset}); allowed: {', '.join(flow.fields)}",
+            rule=flow.id,
+            promise=self._promise_id(flow.id),
+        )
+
+    def _refuse_by_safeguard(
+        self, sender: str, recipient: str, dataset_id: str, fields: list[str], vault: bool
+    ) -> None:
+        """Name the safeguard an unlisted transfer would break, when one does: the more
+        specific reason helps the user more than 'default deny'."""
+        try:
+            dataset = self.dataset(dataset_id)
+        except PolicyViolation:
+            return
+        known = [f for f in fields if f in dataset.field_names()] or dataset.field_names()
+        proposed = Flow.model_construct(
+            id="(proposed)", from_=sender, to=recipient, dataset=dataset_id, fields=known,
+            purpose="", lawful_basis="", legal_gateway="",
+        )
+        for safeguard in self.document.safeguards:
+            if safeguard.kind == SafeguardKind.PURPOSE_LIMIT:
+                continue  # an unlisted transfer has no purpose yet
+            broken = safeguard_breach(safeguard, proposed, dataset, vault)
+            if broken:
+                raise PolicyViolation(
+                    f"refused: {broken}", rule=safeguard.id, promise=self._promise_id(safeguard.id)
+                )
+
+    def _promise_id(self, rule_id: str) -> str | None:
+        promise = self.promise_for(rule_id)
+        return promise.id if promise else None

@@ -1,0 +1,191 @@
+"""Checks across the whole policy: references resolve, and the flows keep the promises.
+
+Schema checks (types, unknown keys) are pydantic's; here are the checks a data
+protection officer would make by reading the document end to end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from evalink.policy.spec import FieldClass, PolicyDocument, SafeguardKind
+
+# Rules that exist without being written down: every policy denies what it does not allow.
+BUILT_IN_RULES = ("default-deny",)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+def rule_ids(doc: PolicyDocument) -> set[str]:
+    """Everything a promise may name as the rule that keeps it."""
+    ids = set(BUILT_IN_RULES)
+    for section in (doc.flows, doc.retention, doc.disclosure, doc.safeguards):
+        ids.update(item.id for item in section)
+    return ids
+
+
+def check_document(doc: PolicyDocument) -> list[Problem]:
+    problems = _duplicate_ids(doc)
+    problems += _references(doc)
+    if not problems:
+        # Only meaningful once every reference resolves.
+        problems += _lawful_conditions(doc)
+        problems += _safeguards_hold(doc)
+    return problems
+
+
+def _duplicate_ids(doc: PolicyDocument) -> list[Problem]:
+    problems = []
+    for name in ("parties", "datasets", "purposes", "promises"):
+        problems += _duplicates_in(name, [item.id for item in getattr(doc, name)])
+    # Rules share one namespace because promises name them by id alone.
+    rules = [
+        (section, i, item.id)
+        for section in ("flows", "retention", "disclosure", "safeguards")
+        for i, item in enumerate(getattr(doc, section))
+    ]
+    counts = Counter(rule_id for _, _, rule_id in rules)
+    for section, i, rule_id in rules:
+        if counts[rule_id] > 1 or rule_id in BUILT_IN_RULES:
+            problems.append(Problem(f"{section}[{i}].id", f"rule id '{rule_id}' is not unique"))
+    for i, dataset in enumerate(doc.datasets):
+        problems += _duplicates_in(f"datasets[{i}].fields", dataset.field_names(), key="name")
+    return problems
+
+
+def _duplicates_in(path: str, ids: list[str], key: str = "id") -> list[Problem]:
+    counts = Counter(ids)
+    return [
+        Problem(f"{path}[{i}].{key}", f"'{value}' is defined more than once")
+        for i, value in enumerate(ids)
+        if counts[value] > 1
+    ]
+
+
+def _references(doc: PolicyDocument) -> list[Problem]:
+    parties = {p.id for p in doc.parties}
+    datasets = {d.id: d for d in doc.datasets}
+    purposes = {p.id for p in doc.purposes}
+    rules = rule_ids(doc)
+    problems: list[Problem] = []
+
+    def need(path: str, value: str, known: set[str] | dict, what: str) -> bool:
+        if value in known:
+            return True
+        problems.append(Problem(path, f"unknown {what} '{value}'"))
+        return False
+
+    for i, flow in enumerate(doc.flows):
+        need(f"flows[{i}].from", flow.from_, parties, "party")
+        need(f"flows[{i}].to", flow.to, parties, "party")
+        need(f"flows[{i}].purpose", flow.purpose, purposes, "purpose")
+        if flow.from_ == flow.to:
+            problems.append(Problem(f"flows[{i}].to", "a flow must go to another party"))
+        if need(f"flows[{i}].dataset", flow.dataset, datasets, "dataset"):
+            known_fields = set(datasets[flow.dataset].field_names())
+            for j, name in enumerate(flow.fields):
+                if name not in known_fields:
+                    problems.append(
+                        Problem(f"flows[{i}].fields[{j}]", f"'{name}' is not a field of dataset '{flow.dataset}'")
+                    )
+    for i, rule in enumerate(doc.retention):
+        for j, party in enumerate(rule.parties):
+            need(f"retention[{i}].parties[{j}]", party, parties, "party")
+        for j, dataset in enumerate(rule.datasets):
+            if dataset != "*":
+                need(f"retention[{i}].datasets[{j}]", dataset, datasets, "dataset")
+        if rule.destroy_by is None and rule.keep_for is None:
+            problems.append(Problem(f"retention[{i}]", "give 'destroy_by' or 'keep_for' (or both)"))
+        if (rule.keep_for is None) != (rule.after is None):
+            problems.append(Problem(f"retention[{i}]", "'keep_for' and 'after' go together"))
+    for i, rules_ in enumerate(doc.disclosure):
+        for j, party in enumerate(rules_.applies_to):
+            need(f"disclosure[{i}].applies_to[{j}]", party, parties, "party")
+    for i, safeguard in enumerate(doc.safeguards):
+        for j, party in enumerate(safeguard.to):
+            need(f"safeguards[{i}].to[{j}]", party, parties, "party")
+        for j, dataset in enumerate(safeguard.datasets):
+            need(f"safeguards[{i}].datasets[{j}]", dataset, datasets, "dataset")
+        for j, purpose in enumerate(safeguard.purposes):
+            need(f"safeguards[{i}].purposes[{j}]", purpose, purposes, "purpose")
+        if safeguard.kind == SafeguardKind.K_ANONYMITY and safeguard.k is None:
+            problems.append(Problem(f"safeguards[{i}].k", "a k_anonymity safeguard needs k"))
+    for i, promise in enumerate(doc.promises):
+        for j, rule in enumerate(promise.enforced_by):
+            need(f"promises[{i}].enforced_by[{j}]", rule, rules, "rule")
+    return problems
+
+
+def _lawful_conditions(doc: PolicyDocument) -> list[Problem]:
+    """Art 9 and Art 10 data need a condition beyond the Art 6 basis."""
+    datasets = {d.id: d for d in doc.datasets}
+    problems = []
+    for i, flow in enumerate(doc.flows):
+        classes = {f.class_ for f in datasets[flow.dataset].fields if f.name in flow.fields}
+        if FieldClass.SPECIAL_CATEGORY in classes and not flow.special_category_condition:
+            problems.append(
+                Problem(
+                    f"flows[{i}]",
+                    "carries special category data (Art 9) but states no special_category_condition",
+                )
+            )
+        if FieldClass.CRIMINAL_OFFENCE in classes and not flow.criminal_offence_condition:
+            problems.append(
+                Problem(
+                    f"flows[{i}]",
+                    "carries criminal offence data (Art 10) but states no criminal_offence_condition",
+                )
+            )
+    return problems
+
+
+def _safeguards_hold(doc: PolicyDocument) -> list[Problem]:
+    """A flow that breaks a safeguard breaks the promise the safeguard keeps."""
+    datasets = {d.id: d for d in doc.datasets}
+    parties = {p.id: p for p in doc.parties}
+    problems = []
+    for i, flow in enumerate(doc.flows):
+        dataset = datasets[flow.dataset]
+        for safeguard in doc.safeguards:
+            broken = safeguard_breach(safeguard, flow, dataset, parties[flow.to].holds_identifiers)
+            if broken:
+                promise = next((p.id for p in doc.promises if safeguard.id in p.enforced_by), None)
+                keeps = f", breaking promise '{promise}'" if promise else ""
+                problems.append(
+                    Problem(f"flows[{i}]", f"{broken} (safeguard '{safeguard.id}'{keeps})")
+                )
+    for i, promise in enumerate(doc.promises):
+        if not promise.enforced_by:
+            problems.append(Problem(f"promises[{i}]", "a promise must name the rules that keep it"))
+    return problems
+
+
+def safeguard_breach(safeguard, flow, dataset, recipient_holds_identifiers: bool) -> str | None:  # noqa: ANN001
+    """Why `flow` breaks `safeguard`, or None. Shared by the loader and `check_flow`."""
+    kind = safeguard.kind
+    if kind == SafeguardKind.NEVER_SEND and flow.to in safeguard.to:
+        if flow.dataset in safeguard.datasets or (safeguard.linked_datasets and dataset.linked):
+            linked = "linked " if dataset.linked else ""
+            return f"sends {linked}dataset '{flow.dataset}' to '{flow.to}'"
+    if kind == SafeguardKind.PURPOSE_LIMIT and flow.purpose not in safeguard.purposes:
+        return f"purpose '{flow.purpose}' is not one of {', '.join(safeguard.purposes)}"
+    if kind == SafeguardKind.NO_FIELD_CLASSES and flow.to in safeguard.to:
+        classes = {f.name: f.class_ for f in dataset.fields}
+        banned = [name for name in flow.fields if classes[name] in safeguard.field_classes]
+        if banned:
+            return f"sends {', '.join(banned)} to '{flow.to}'"
+    if kind == SafeguardKind.IDENTIFIERS_IN_VAULT:
+        carries_identifiers = any(
+            f.class_ == FieldClass.DIRECT_IDENTIFIER for f in dataset.fields if f.name in flow.fields
+        )
+        if carries_identifiers and not (dataset.vault and recipient_holds_identifiers):
+            return (
+                f"sends direct identifiers in dataset '{flow.dataset}' to '{flow.to}' "
+                "without a separate identifier vault"
+            )
+    return None
