@@ -25,9 +25,12 @@ class PolicyError(EvalinkError):
 class PolicyViolation(EvalinkError):
     """An action the policy does not allow. Names the rule and the promise it protects."""
 
-    def __init__(self, message: str, *, rule: str, promise: str | None = None) -> None:
+    def __init__(self, message: str, *, rule: str, promises: list[str] | tuple = ()) -> None:
         self.rule = rule
-        self.promise = promise
+        self.promises = list(promises)
+        self.promise = self.promises[0] if self.promises else None
         detail = f" (rule '{rule}'"
-        detail += f", protecting promise '{promise}')" if promise else ")"
-        super().__init__(message + detail)
+        if self.promises:
+            word = "promise" if len(self.promises) == 1 else "promises"
+            detail += f", protecting {word} " + ", ".join(f"'{p}'" for p in self.promises)
+        super().__init__(message + detail + ")")

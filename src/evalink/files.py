@@ -26,7 +26,9 @@ def table_format(path: Path) -> str:
     """'parquet' or 'csv', from the file's extension."""
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type '{suffix or '(none)'}'; use .parquet or .csv")
+        raise InputError(
+            f"{path}: unsupported file type '{suffix or '(none)'}'; use .parquet or .csv"
+        )
     return suffix[1:]
 
 

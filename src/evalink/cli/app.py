@@ -11,15 +11,15 @@ import logging
 import traceback
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from evalink.errors import EvalinkError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a line the user may grep or copy (an error, a path) is never broken in two.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 _state = {"verbose": False}
 
@@ -43,17 +43,24 @@ def _report(error: BaseException, *, expected: bool) -> None:
 class _EvalinkGroup(TyperGroup):
     """Turns an `EvalinkError` raised anywhere below into one line and exit code 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EvalinkError as error:
             _report(error, expected=True)
             raise typer.Exit(error.exit_code) from None
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
         except Exception as error:
+            if _is_cli_signal(error):
+                raise
             _report(error, expected=False)
             raise typer.Exit(1) from None
+
+
+def _is_cli_signal(error: Exception) -> bool:
+    """Usage errors, --help and exits belong to Typer (which vendors its own Click)."""
+    if isinstance(error, typer.Exit | typer.Abort | typer.TyperException):
+        return True
+    return type(error).__module__.split(".")[0] in ("click", "typer")
 
 
 def group(help_text: str) -> typer.Typer:

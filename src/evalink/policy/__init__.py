@@ -1,13 +1,13 @@
 """Policy as code: one YAML file is both the published notice and the enforced rules.
 
-    policy = load_policy("examples/troubled-families.yaml")
-    flow = policy.check_flow("council", "linker", "identifiers", ["reference_number", ...])
+policy = load_policy("examples/troubled-families.yaml")
+flow = policy.check_flow("council", "linker", "identifiers", ["reference_number", ...])
 """
 
 from evalink.errors import PolicyError, PolicyViolation
 from evalink.policy.enforce import Policy
 from evalink.policy.load import load_policy, parse_policy
-
+from evalink.policy.render import explain_flow, render_notice, render_ropa
 from evalink.policy.spec import (
     Dataset,
     DisclosureRules,

@@ -19,7 +19,7 @@ from evalink.policy.spec import (
     Safeguard,
     SafeguardKind,
 )
-from evalink.policy.validate import safeguard_breach
+from evalink.policy.validate import promises_kept_by, rule_ids, safeguard_breach
 
 DEFAULT_K_ANONYMITY = 10
 
@@ -49,7 +49,7 @@ class Policy:
         raise PolicyViolation(
             f"party '{party_id}' is not in policy '{self.id}'",
             rule="default-deny",
-            promise=self._promise_id("default-deny"),
+            promises=self._promise_ids("default-deny"),
         )
 
     def dataset(self, dataset_id: str) -> Dataset:
@@ -59,7 +59,7 @@ class Policy:
         raise PolicyViolation(
             f"dataset '{dataset_id}' is not in policy '{self.id}'",
             rule="default-deny",
-            promise=self._promise_id("default-deny"),
+            promises=self._promise_ids("default-deny"),
         )
 
     def flows_from(self, party_id: str) -> list[Flow]:
@@ -68,18 +68,11 @@ class Policy:
     def flows_to(self, party_id: str) -> list[Flow]:
         return [f for f in self.document.flows if f.to == party_id]
 
-    def promise_for(self, rule_id: str) -> Promise | None:
-        """The promise this rule most directly keeps: of those naming it, the one kept by
-        the fewest rules (a rule that alone keeps a promise is that promise's guard)."""
-        kept = self.promises_for(rule_id)
-        return min(kept, key=lambda p: len(p.enforced_by)) if kept else None
-
     def promises_for(self, rule_id: str) -> list[Promise]:
-        return [p for p in self.document.promises if rule_id in p.enforced_by]
+        """The promises this rule keeps."""
+        return promises_kept_by(self.document, rule_id)
 
     def rule_ids(self) -> set[str]:
-        from evalink.policy.validate import rule_ids
-
         return rule_ids(self.document)
 
     def safeguards(self, kind: SafeguardKind) -> list[Safeguard]:
@@ -146,7 +139,7 @@ class Policy:
             raise PolicyViolation(
                 f"no flow allows {sender}→{recipient} for dataset '{dataset}'",
                 rule="default-deny",
-                promise=self._promise_id("default-deny"),
+                promises=self._promise_ids("default-deny"),
             )
         if purpose is not None:
             matching = [f for f in candidates if f.purpose == purpose]
@@ -156,7 +149,7 @@ class Policy:
                     f"purpose '{purpose}' is not allowed in flow {sender}→{recipient} "
                     f"({dataset}); allowed: {', '.join(sorted({f.purpose for f in candidates}))}",
                     rule=flow.id,
-                    promise=self._promise_id(flow.id),
+                    promises=self._promise_ids(flow.id),
                 )
             candidates = matching
         for flow in candidates:
@@ -169,7 +162,7 @@ class Policy:
             f"{field_word} {', '.join(repr(n) for n in extra)} not allowed in flow "
             f"{sender}→{recipient} ({dataset}); allowed: {', '.join(flow.fields)}",
             rule=flow.id,
-            promise=self._promise_id(flow.id),
+            promises=self._promise_ids(flow.id),
         )
 
     def _refuse_by_safeguard(
@@ -183,8 +176,14 @@ class Policy:
             return
         known = [f for f in fields if f in dataset.field_names()] or dataset.field_names()
         proposed = Flow.model_construct(
-            id="(proposed)", from_=sender, to=recipient, dataset=dataset_id, fields=known,
-            purpose="", lawful_basis="", legal_gateway="",
+            id="(proposed)",
+            from_=sender,
+            to=recipient,
+            dataset=dataset_id,
+            fields=known,
+            purpose="",
+            lawful_basis="",
+            legal_gateway="",
         )
         for safeguard in self.document.safeguards:
             if safeguard.kind == SafeguardKind.PURPOSE_LIMIT:
@@ -192,9 +191,10 @@ class Policy:
             broken = safeguard_breach(safeguard, proposed, dataset, vault)
             if broken:
                 raise PolicyViolation(
-                    f"refused: {broken}", rule=safeguard.id, promise=self._promise_id(safeguard.id)
+                    f"refused: {broken}",
+                    rule=safeguard.id,
+                    promises=self._promise_ids(safeguard.id),
                 )
 
-    def _promise_id(self, rule_id: str) -> str | None:
-        promise = self.promise_for(rule_id)
-        return promise.id if promise else None
+    def _promise_ids(self, rule_id: str) -> list[str]:
+        return [p.id for p in self.promises_for(rule_id)]

@@ -75,11 +75,13 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse policy text. `source` names the file in error messages."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(f"{source}: {where}invalid YAML: {error.problem or error.context}") from None
+        raise PolicyError(
+            f"{source}: {where}invalid YAML: {error.problem or error.context}"
+        ) from None
     except yaml.YAMLError as error:
         raise PolicyError(f"{source}: invalid YAML ({type(error).__name__})") from None
     if not isinstance(raw, dict):

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from evalink.policy.spec import FieldClass, PolicyDocument, SafeguardKind
+from evalink.policy.spec import (
+    Dataset,
+    FieldClass,
+    Flow,
+    PolicyDocument,
+    Promise,
+    Safeguard,
+    SafeguardKind,
+)
 
 # Rules that exist without being written down: every policy denies what it does not allow.
 BUILT_IN_RULES = ("default-deny",)
@@ -27,6 +35,11 @@ def rule_ids(doc: PolicyDocument) -> set[str]:
     for section in (doc.flows, doc.retention, doc.disclosure, doc.safeguards):
         ids.update(item.id for item in section)
     return ids
+
+
+def promises_kept_by(doc: PolicyDocument, rule_id: str) -> list[Promise]:
+    """The promises that name `rule_id` among the rules keeping them."""
+    return [p for p in doc.promises if rule_id in p.enforced_by]
 
 
 def check_document(doc: PolicyDocument) -> list[Problem]:
@@ -91,7 +104,10 @@ def _references(doc: PolicyDocument) -> list[Problem]:
             for j, name in enumerate(flow.fields):
                 if name not in known_fields:
                     problems.append(
-                        Problem(f"flows[{i}].fields[{j}]", f"'{name}' is not a field of dataset '{flow.dataset}'")
+                        Problem(
+                            f"flows[{i}].fields[{j}]",
+                            f"'{name}' is not a field of dataset '{flow.dataset}'",
+                        )
                     )
     for i, rule in enumerate(doc.retention):
         for j, party in enumerate(rule.parties):
@@ -154,8 +170,9 @@ def _safeguards_hold(doc: PolicyDocument) -> list[Problem]:
         for safeguard in doc.safeguards:
             broken = safeguard_breach(safeguard, flow, dataset, parties[flow.to].holds_identifiers)
             if broken:
-                promise = next((p.id for p in doc.promises if safeguard.id in p.enforced_by), None)
-                keeps = f", breaking promise '{promise}'" if promise else ""
+                kept = promises_kept_by(doc, safeguard.id)
+                word = "promise" if len(kept) == 1 else "promises"
+                keeps = f", breaking {word} " + ", ".join(f"'{p.id}'" for p in kept) if kept else ""
                 problems.append(
                     Problem(f"flows[{i}]", f"{broken} (safeguard '{safeguard.id}'{keeps})")
                 )
@@ -165,13 +182,17 @@ def _safeguards_hold(doc: PolicyDocument) -> list[Problem]:
     return problems
 
 
-def safeguard_breach(safeguard, flow, dataset, recipient_holds_identifiers: bool) -> str | None:  # noqa: ANN001
+def safeguard_breach(
+    safeguard: Safeguard, flow: Flow, dataset: Dataset, recipient_holds_identifiers: bool
+) -> str | None:
     """Why `flow` breaks `safeguard`, or None. Shared by the loader and `check_flow`."""
     kind = safeguard.kind
-    if kind == SafeguardKind.NEVER_SEND and flow.to in safeguard.to:
-        if flow.dataset in safeguard.datasets or (safeguard.linked_datasets and dataset.linked):
-            linked = "linked " if dataset.linked else ""
-            return f"sends {linked}dataset '{flow.dataset}' to '{flow.to}'"
+    matches_dataset = flow.dataset in safeguard.datasets or (
+        safeguard.linked_datasets and dataset.linked
+    )
+    if kind == SafeguardKind.NEVER_SEND and flow.to in safeguard.to and matches_dataset:
+        linked = "linked " if dataset.linked else ""
+        return f"sends {linked}dataset '{flow.dataset}' to '{flow.to}'"
     if kind == SafeguardKind.PURPOSE_LIMIT and flow.purpose not in safeguard.purposes:
         return f"purpose '{flow.purpose}' is not one of {', '.join(safeguard.purposes)}"
     if kind == SafeguardKind.NO_FIELD_CLASSES and flow.to in safeguard.to:
@@ -181,7 +202,9 @@ def safeguard_breach(safeguard, flow, dataset, recipient_holds_identifiers: bool
             return f"sends {', '.join(banned)} to '{flow.to}'"
     if kind == SafeguardKind.IDENTIFIERS_IN_VAULT:
         carries_identifiers = any(
-            f.class_ == FieldClass.DIRECT_IDENTIFIER for f in dataset.fields if f.name in flow.fields
+            f.class_ == FieldClass.DIRECT_IDENTIFIER
+            for f in dataset.fields
+            if f.name in flow.fields
         )
         if carries_identifiers and not (dataset.vault and recipient_holds_identifiers):
             return (
