@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 	$(BIN)/evalink demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 clean:
