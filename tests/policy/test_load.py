@@ -158,3 +158,19 @@ def test_policy_check_passes_the_example(example_policy_path, evalink):
     result = evalink("policy", "check", example_policy_path)
     assert result.exit_code == 0, result.output
     assert "12 promises" in result.output
+
+
+def test_policy_check_refuses_linked_data_to_the_council_naming_the_promise(tmp_path, evalink):
+    import yaml
+
+    from tests.policy.helpers import example_document
+
+    document = example_document()
+    flow = document["flows"][index_of(document["flows"], "moj-outcomes-to-linker")]
+    document["flows"].append({**flow, "id": "offences-to-council", "from": "linker", "to": "council"})
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = evalink("policy", "check", path)
+    assert result.exit_code == 2
+    assert "sends linked dataset 'moj_outcomes' to 'council'" in result.output
+    assert "'no-linked-data-back-to-council'" in result.output
