@@ -5,7 +5,9 @@ Each module imported here registers its commands on `app`.
 
 from __future__ import annotations
 
+from evalink.cli import audit as _audit  # noqa: F401
 from evalink.cli import demo as _demo  # noqa: F401
+from evalink.cli import node as _node  # noqa: F401
 from evalink.cli import policy as _policy  # noqa: F401
 from evalink.cli.app import app
 

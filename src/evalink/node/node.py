@@ -1,0 +1,841 @@
+"""A party's node: a directory holding its store, identifier vault, keys, inbox, outbox
+and audit log. The same code runs every party; the policy says what each may do.
+
+    DIR/
+      node.json              party, policy fingerprint, public keys (nothing secret)
+      policy.yaml            the policy this node enforces (sealed by fingerprint)
+      keys/keyring.json      wrapped keys (see keyring.py); hold apart from data backups
+      store/catalog.duckdb   encrypted (store key): what is held, trusted keys, packages
+                             received, audit anchor — names, counts and hashes only
+      store/parts/*.duckdb   the main store's data, one encrypted file per part
+      vault/parts/*.duckdb   the identifier vault's data, keys wrapped by the vault key
+      inbox/  inbox/done/  inbox/refused/  outbox/  outbox/sent/
+      audit/log.jsonl        hash-chained, checkpoint-signed
+      tmp/                   DuckDB's spill files, encrypted
+
+Why one encrypted DuckDB file per dataset *part* (each write or each received package)
+rather than one database: DuckDB encrypts a database under a single key, and
+crypto-shredding needs the data of one dataset — and one receipt, since retention
+counts from the date each package arrived — under a key of its own. Destroying that key
+makes the part unreadable in every copy. The catalog is the commit point: a part exists
+once its catalog row is committed, so an import killed half-way leaves only an orphan
+file and key, removed at the next open, and the package waits in the inbox for a retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from evalink.audit import AuditLog, Head, Report, verify_log
+from evalink.errors import EvalinkError, InputError, PolicyViolation
+from evalink.files import atomic_output, read_table, write_text_atomic
+from evalink.node import package as pkg
+from evalink.node.keyring import KeyRing
+from evalink.node.store import attach, connect
+from evalink.node.trust import PartyKeys, parse_public_key_document, public_key_document
+from evalink.policy import Policy, load_policy
+from evalink.policy.spec import SafeguardKind
+
+NODE_FORMAT = "evalink-node/1"
+STORE, VAULT = "store", "vault"
+_LOCK_WAIT_SECONDS = 30
+
+_CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS catalog.parts (
+    part_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, location VARCHAR NOT NULL,
+    fields VARCHAR NOT NULL, rows BIGINT NOT NULL, sha256 VARCHAR, stored_at TIMESTAMPTZ,
+    received DATE, destroy_by DATE, package_id VARCHAR, sender VARCHAR, source VARCHAR);
+CREATE TABLE IF NOT EXISTS catalog.packages (
+    package_id VARCHAR PRIMARY KEY, file_sha256 VARCHAR, sender VARCHAR, dataset VARCHAR,
+    rows BIGINT, imported_at TIMESTAMPTZ, part_id VARCHAR);
+CREATE TABLE IF NOT EXISTS catalog.trusted (
+    party VARCHAR PRIMARY KEY, x25519 VARCHAR NOT NULL, ed25519 VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL, trusted_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS catalog.destroyed (
+    part_id VARCHAR, dataset VARCHAR, location VARCHAR, rows BIGINT, destroyed_at TIMESTAMPTZ,
+    reason VARCHAR);
+CREATE TABLE IF NOT EXISTS catalog.audit_anchor (
+    id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR NOT NULL);
+"""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Part:
+    part_id: str
+    dataset: str
+    location: str
+    fields: list[str]
+    rows: int
+    sha256: str | None
+    received: date | None
+    destroy_by: date | None
+    sender: str | None
+
+
+@dataclass(frozen=True)
+class Destruction:
+    """What `destroy_dataset` did: the evidence a destruction certificate needs."""
+
+    dataset: str
+    parts: list[str]
+    rows: int
+    keys_destroyed: list[str]
+    destroyed_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Received:
+    package: str
+    ok: bool
+    message: str
+    dataset: str | None = None
+    rows: int = 0
+    sender: str | None = None
+
+
+class _Refused(EvalinkError):
+    """A refusal while receiving; `opened` says whether we saw the package's contents."""
+
+    def __init__(self, error: EvalinkError, *, opened: bool, rule: str | None) -> None:
+        super().__init__(str(error))
+        self.opened = opened
+        self.rule = rule
+
+
+def is_node(directory: Path) -> bool:
+    return (directory / "node.json").is_file()
+
+
+def node_party(directory: Path) -> str:
+    """The party a node serves, from its (public) node.json."""
+    try:
+        return str(json.loads((directory / "node.json").read_text(encoding="utf-8"))["party"])
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(
+            f"{directory}: not an evalink node ({type(error).__name__}); "
+            "create one with `evalink node init`"
+        ) from None
+
+
+def init_node(
+    directory: Path | str, *, party: str, policy_path: Path | str, passphrase: str
+) -> dict[str, Any]:
+    """Create a node. Built in a temporary directory beside DIR and renamed into place,
+    so a failed init leaves nothing half-made."""
+    directory = Path(directory)
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise InputError(f"{directory}: already exists and is not empty")
+    policy = load_policy(policy_path)
+    party_spec = policy.party(party)
+    policy_text = Path(policy_path).read_text(encoding="utf-8")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{directory.name}.init-", dir=directory.parent))
+    try:
+        for sub in ("keys", "store/parts", "inbox/done", "inbox/refused", "outbox/sent",
+                    "audit", "tmp"):
+            (build / sub).mkdir(parents=True, exist_ok=True)
+        if party_spec.holds_identifiers:
+            (build / "vault/parts").mkdir(parents=True)
+        write_text_atomic(build / "policy.yaml", policy_text)
+        created = utc_now().isoformat(timespec="seconds")
+        config = {
+            "party": party,
+            "policy_id": policy.id,
+            "policy_fingerprint": policy.fingerprint,
+            "node_id": secrets.token_hex(8),
+            "created": created,
+        }
+        ring = KeyRing.create(build / "keys" / "keyring.json", passphrase, config)
+        node_json = {
+            "format": NODE_FORMAT,
+            "party": party,
+            "policy_id": policy.id,
+            "policy_version": policy.version,
+            "policy_fingerprint": policy.fingerprint,
+            "vault": party_spec.holds_identifiers,
+            "created": created,
+            "public": ring.public_keys(),
+        }
+        write_text_atomic(build / "node.json", json.dumps(node_json, indent=1) + "\n")
+        con = connect(build / "tmp")
+        try:
+            attach(con, build / "store" / "catalog.duckdb", ring.store_key, "catalog")
+            con.execute(_CATALOG_SCHEMA)
+        finally:
+            con.close()
+        if directory.exists():
+            directory.rmdir()
+        os.rename(build, directory)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    os.chmod(directory, 0o700)
+    with Node.open(directory, passphrase) as node:
+        node.audit.record(
+            "node-init",
+            policy_id=policy.id,
+            policy_version=policy.version,
+            policy_fingerprint=policy.fingerprint,
+            key_fingerprint=node.fingerprint,
+            vault=party_spec.holds_identifiers,
+        )
+        return {"party": party, "fingerprint": node.fingerprint, "vault": party_spec.holds_identifiers}
+
+
+class Node:
+    """An opened node: one session. Use as a context manager; closing writes the signed
+    audit checkpoint and releases the node's lock."""
+
+    def __init__(
+        self, directory: Path, policy: Policy, ring: KeyRing, lock: Any,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.dir = directory
+        self.policy = policy
+        self.party = str(ring.config["party"])
+        self.keyring = ring
+        self._lock = lock
+        self._clock = clock
+        self._con = connect(directory / "tmp")
+        attach(self._con, directory / "store" / "catalog.duckdb", ring.store_key, "catalog")
+        self._con.execute(_CATALOG_SCHEMA)
+        self.audit = AuditLog(
+            directory / "audit" / "log.jsonl", party=self.party, signing_key=ring.signing_key,
+            clock=clock,
+        )
+        self._closed = False
+        self._recover()
+
+    # --- session --------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, directory: Path | str, passphrase: str, *, clock: Callable[[], datetime] = utc_now
+    ) -> Node:
+        directory = Path(directory)
+        party = node_party(directory)
+        lock = _acquire_lock(directory)
+        try:
+            ring = KeyRing.unlock(directory / "keys" / "keyring.json", passphrase)
+            if ring.config.get("party") != party:
+                raise EvalinkError(
+                    f"{directory}: node.json names party '{party}' but the key ring was made "
+                    f"for '{ring.config.get('party')}' (altered)"
+                )
+            policy = load_policy(directory / "policy.yaml")
+            if policy.fingerprint != ring.config.get("policy_fingerprint"):
+                raise EvalinkError(
+                    f"{directory}/policy.yaml has changed since the node was created "
+                    f"(fingerprint {policy.fingerprint[:12]}…, sealed "
+                    f"{str(ring.config.get('policy_fingerprint'))[:12]}…); refusing to run "
+                    "under an unsealed policy"
+                )
+            policy.party(party)
+            return cls(directory, policy, ring, lock, clock)
+        except BaseException:
+            _release_lock(lock)
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute("ROLLBACK")
+            if self.audit.head.seq != self._anchor().seq:
+                head = self.audit.close()
+                self._con.execute(
+                    "INSERT OR REPLACE INTO catalog.audit_anchor VALUES (1, ?, ?)",
+                    [head.seq, head.hash],
+                )
+            self._con.close()
+        finally:
+            _release_lock(self._lock)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def fingerprint(self) -> str:
+        from evalink.node.trust import fingerprint
+
+        keys = self.keyring.public_keys()
+        return fingerprint(keys["x25519"], keys["ed25519"])
+
+    @property
+    def has_vault(self) -> bool:
+        return self.policy.party(self.party).holds_identifiers
+
+    def today(self) -> date:
+        return self._clock().date()
+
+    # --- audit ----------------------------------------------------------------------
+
+    def _anchor(self) -> Head:
+        row = self._con.execute("SELECT seq, hash FROM catalog.audit_anchor WHERE id = 1").fetchone()
+        return Head(int(row[0]), str(row[1])) if row else Head(0, "")
+
+    def verify_audit(self) -> Report:
+        """Check this node's log against its own public key and its sealed anchor."""
+        anchor = self._anchor()
+        report = verify_log(
+            self.audit.path, self.keyring.signing_key.public_key(),
+            anchor if anchor.seq else None, current_session=self.audit.session,
+        )
+        self.audit.record(
+            "audit-verify", ok=report.ok, entries=report.entries, line=report.line,
+            checkpoints=report.checkpoints,
+        )
+        return report
+
+    # --- keys and trust -------------------------------------------------------------
+
+    def export_public(self, out: Path | str) -> str:
+        document = public_key_document(
+            self.party, self.policy.id, self.keyring.public_keys(), self.keyring.signing_key,
+            self._clock().isoformat(timespec="seconds"),
+        )
+        write_text_atomic(out, json.dumps(document, indent=1) + "\n")
+        self.audit.record("export-public-keys", file=Path(out).name, fingerprint=self.fingerprint)
+        return self.fingerprint
+
+    def trust(self, key_file: Path | str, *, replace: bool = False) -> PartyKeys:
+        key_file = Path(key_file)
+        try:
+            text = key_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{key_file}: cannot read ({type(error).__name__})") from None
+        keys, policy_id = parse_public_key_document(text, str(key_file))
+        if policy_id != self.policy.id:
+            raise InputError(
+                f"{key_file}: keys of a node under policy '{policy_id}', not '{self.policy.id}'"
+            )
+        self.policy.party(keys.party)
+        if keys.party == self.party:
+            raise InputError(f"{key_file}: these are this node's own keys ('{self.party}')")
+        current = self.trusted(keys.party)
+        if current is not None and current.fingerprint != keys.fingerprint and not replace:
+            self.audit.record("refused", operation="trust", party=keys.party,
+                              fingerprint=keys.fingerprint, rule="key-change")
+            raise EvalinkError(
+                f"party '{keys.party}' is already trusted with key {current.fingerprint}; "
+                f"the file has {keys.fingerprint}. Confirm the change with the party, then "
+                "use --replace"
+            )
+        self._con.execute(
+            "INSERT OR REPLACE INTO catalog.trusted VALUES (?, ?, ?, ?, ?)",
+            [keys.party, keys.x25519, keys.ed25519, keys.fingerprint, self._clock()],
+        )
+        self.audit.record(
+            "trust", party=keys.party, fingerprint=keys.fingerprint,
+            replaced=current.fingerprint if current and current != keys else None,
+        )
+        return keys
+
+    def trusted(self, party: str) -> PartyKeys | None:
+        row = self._con.execute(
+            "SELECT party, x25519, ed25519 FROM catalog.trusted WHERE party = ?", [party]
+        ).fetchone()
+        return PartyKeys(*row) if row else None
+
+    # --- datasets -------------------------------------------------------------------
+
+    def parts(self, dataset: str | None = None) -> list[Part]:
+        sql = ("SELECT part_id, dataset, location, fields, rows, sha256, received, destroy_by, "
+               "sender FROM catalog.parts")
+        params: list[Any] = []
+        if dataset is not None:
+            sql += " WHERE dataset = ?"
+            params.append(dataset)
+        rows = self._con.execute(sql + " ORDER BY stored_at, part_id", params).fetchall()
+        return [
+            Part(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), r[5], r[6], r[7], r[8])
+            for r in rows
+        ]
+
+    def datasets(self) -> dict[str, list[Part]]:
+        held: dict[str, list[Part]] = {}
+        for part in self.parts():
+            held.setdefault(part.dataset, []).append(part)
+        return held
+
+    def _location(self, dataset: str, fields: list[str], vault: bool | None) -> str:
+        """Vault for datasets the policy keeps in a vault, and for anything carrying a
+        direct identifier; refused outright at a party with no vault."""
+        if vault is None:
+            try:
+                vault = self.policy.dataset(dataset).vault
+            except PolicyViolation:
+                vault = False
+            vault = vault or bool(set(fields) & self.policy.direct_identifier_fields())
+        if vault and not self.has_vault:
+            rule = next(
+                (s.id for s in self.policy.safeguards(SafeguardKind.IDENTIFIERS_IN_VAULT)),
+                "identifiers-in-vault",
+            )
+            raise PolicyViolation(
+                f"dataset '{dataset}' holds identifiers and party '{self.party}' has no "
+                "identifier vault",
+                rule=rule, promise=self.policy._promise_id(rule),
+            )
+        return VAULT if vault else STORE
+
+    def _part_path(self, location: str, part_id: str) -> Path:
+        return self.dir / location / "parts" / f"{part_id}.duckdb"
+
+    def _write_part(
+        self,
+        dataset: str,
+        batches: pa.RecordBatchReader,
+        location: str,
+        *,
+        received: date | None,
+        destroy_by: date | None,
+        source: str,
+        before_commit: Callable[[], None] | None = None,
+        package: dict[str, Any] | None = None,
+    ) -> Part:
+        part_id = secrets.token_hex(8)
+        key = self.keyring.new_data_key(part_id, location)
+        path = self._part_path(location, part_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        alias = f"part_{part_id}"
+        rows = 0
+        attach(self._con, path, key, alias)
+        try:
+            self._con.register("incoming", pa.Table.from_batches([], schema=batches.schema))
+            self._con.execute(f"CREATE TABLE {alias}.rows AS SELECT * FROM incoming")
+            for batch in batches:
+                self._con.register("incoming", pa.Table.from_batches([batch]))
+                self._con.execute(f"INSERT INTO {alias}.rows SELECT * FROM incoming")
+                rows += batch.num_rows
+            self._con.unregister("incoming")
+            self._con.execute(f"DETACH {alias}")
+            if before_commit is not None:
+                before_commit()
+        except BaseException:
+            # Nothing is committed yet: drop the part and its key, leave no trace of rows.
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute(f"DETACH {alias}")
+            self._discard_part(location, part_id)
+            raise
+        part = Part(
+            part_id, dataset, location, list(batches.schema.names), rows,
+            package["sha256"] if package else None, received, destroy_by,
+            package["sender"] if package else None,
+        )
+        self._commit_part(part, source, package)
+        return part
+
+    def _commit_part(self, part: Part, source: str, package: dict[str, Any] | None) -> None:
+        """The commit point of every write: one catalog transaction."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "INSERT INTO catalog.parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [part.part_id, part.dataset, part.location, json.dumps(part.fields), part.rows,
+                 part.sha256, self._clock(), part.received, part.destroy_by,
+                 package["package_id"] if package else None, part.sender, source],
+            )
+            if package is not None:
+                con.execute(
+                    "INSERT INTO catalog.packages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [package["package_id"], package["file_sha256"], package["sender"],
+                     part.dataset, part.rows, self._clock(), part.part_id],
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            self._discard_part(part.location, part.part_id)
+            raise
+
+    def _discard_part(self, location: str, part_id: str) -> None:
+        self.keyring.destroy_data_keys([part_id])
+        path = self._part_path(location, part_id)
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+    def write_dataset(
+        self,
+        dataset: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        vault: bool | None = None,
+        events: dict[str, date] | None = None,
+        replace: bool = False,
+        source: str = "local",
+    ) -> Part:
+        """Store a table as a new part of `dataset` (all rows or none), with the destroy-by
+        date the policy's retention rules give for `events` (e.g. {'case_closed': d}).
+        With `replace`, earlier parts are destroyed once the new one is committed."""
+        reader = data if isinstance(data, pa.RecordBatchReader) else pa.RecordBatchReader.from_batches(
+            data.schema, data.to_batches(max_chunksize=65_536)
+        )
+        fields = list(reader.schema.names)
+        location = self._location(dataset, fields, vault)
+        destroy_by = self.policy.destroy_by(self.party, dataset, dict(events or {}))
+        earlier = self.parts(dataset) if replace else []
+        part = self._write_part(
+            dataset, reader, location, received=None, destroy_by=destroy_by, source=source
+        )
+        self.audit.record(
+            "store", dataset=dataset, part=part.part_id, location=location, rows=part.rows,
+            fields=fields, destroy_by=str(destroy_by) if destroy_by else None, source=source,
+        )
+        for old in earlier:
+            self.destroy_part(old.part_id, reason=f"replaced by part {part.part_id}")
+        return part
+
+    @contextlib.contextmanager
+    def query(self, *datasets: str, purpose: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only DuckDB connection where each named dataset is a view (the union of
+        its parts). Reading from the vault is logged as an identifier read."""
+        con = connect(self.dir / "tmp")
+        try:
+            for dataset in datasets:
+                parts = self.parts(dataset)
+                if not parts:
+                    raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
+                selects = []
+                for index, part in enumerate(parts):
+                    alias = f"read_{index}_{part.part_id}"
+                    attach(con, self._part_path(part.location, part.part_id),
+                           self.keyring.data_key(part.part_id), alias, read_only=True)
+                    selects.append(f"SELECT * FROM {alias}.rows")
+                view = _identifier(dataset)
+                con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL BY NAME ".join(selects))
+                vault = any(p.location == VAULT for p in parts)
+                self.audit.record(
+                    "identifier-read" if vault else "read", dataset=dataset,
+                    parts=[p.part_id for p in parts], rows=sum(p.rows for p in parts),
+                    purpose=purpose,
+                )
+            yield con
+        finally:
+            con.close()
+
+    def read_dataset(self, dataset: str, *, purpose: str | None = None) -> pa.Table:
+        with self.query(dataset, purpose=purpose) as con:
+            return con.execute(f"SELECT * FROM {_identifier(dataset)}").fetch_arrow_table()
+
+    def destroy_part(self, part_id: str, *, reason: str) -> Destruction:
+        parts = [p for p in self.parts() if p.part_id == part_id]
+        if not parts:
+            raise InputError(f"part '{part_id}' is not held by node '{self.party}'")
+        return self._destroy(parts[0].dataset, parts, reason)
+
+    def destroy_dataset(self, dataset: str, *, reason: str) -> Destruction:
+        """Crypto-shred every part of a dataset: its data keys are deleted first (from
+        then on no copy anywhere can be read), then the catalog rows and files."""
+        parts = self.parts(dataset)
+        if not parts:
+            raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
+        return self._destroy(dataset, parts, reason)
+
+    def _destroy(self, dataset: str, parts: list[Part], reason: str) -> Destruction:
+        ids = [p.part_id for p in parts]
+        keys = self.keyring.destroy_data_keys(ids)
+        when = self._clock()
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        for part in parts:
+            con.execute("DELETE FROM catalog.parts WHERE part_id = ?", [part.part_id])
+            con.execute(
+                "INSERT INTO catalog.destroyed VALUES (?, ?, ?, ?, ?, ?)",
+                [part.part_id, part.dataset, part.location, part.rows, when, reason],
+            )
+        con.execute("COMMIT")
+        for part in parts:
+            path = self._part_path(part.location, part.part_id)
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        rows = sum(p.rows for p in parts)
+        self.audit.record(
+            "destroy", dataset=dataset, parts=ids, rows=rows, keys_destroyed=keys, reason=reason
+        )
+        return Destruction(dataset, ids, rows, keys, when, reason)
+
+    def _recover(self) -> None:
+        """Finish what a killed process left: orphan part files and keys go, parts whose
+        key was already destroyed are removed from the catalog."""
+        known = {p.part_id: p for p in self.parts()}
+        keys = self.keyring.data_key_ids()
+        orphan_files = []
+        for location in (STORE, VAULT):
+            folder = self.dir / location / "parts"
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    part_id = path.name.split(".", 1)[0]
+                    if part_id not in known:
+                        orphan_files.append(path)
+        orphan_keys = sorted(keys - set(known))
+        keyless = [p for p in known.values() if p.part_id not in keys]
+        if not (orphan_files or orphan_keys or keyless):
+            return
+        for path in orphan_files:
+            path.unlink(missing_ok=True)
+        self.keyring.destroy_data_keys(orphan_keys)
+        if keyless:
+            self._destroy_keyless(keyless)
+        self.audit.record(
+            "recover", orphan_files=len(orphan_files), orphan_keys=len(orphan_keys),
+            destroyed_parts=[p.part_id for p in keyless],
+        )
+
+    def _destroy_keyless(self, parts: list[Part]) -> None:
+        for part in parts:
+            self._con.execute("DELETE FROM catalog.parts WHERE part_id = ?", [part.part_id])
+            self._con.execute(
+                "INSERT INTO catalog.destroyed VALUES (?, ?, ?, ?, ?, ?)",
+                [part.part_id, part.dataset, part.location, part.rows, self._clock(),
+                 "destruction completed after interruption"],
+            )
+            self._part_path(part.location, part.part_id).unlink(missing_ok=True)
+
+    # --- sending and receiving ------------------------------------------------------
+
+    def send(
+        self, to: str, dataset: str, data: pa.Table | Path | str, *, purpose: str | None = None
+    ) -> Path:
+        """Check the policy, seal `data` for `to`, write it to the outbox; returns its path."""
+        if isinstance(data, (str, Path)):
+            source_name = Path(data).name
+            table = read_table(data, all_strings=True)
+        else:
+            source_name, table = "(table)", data
+        fields = list(table.schema.names)
+        try:
+            flow = self.policy.check_flow(self.party, to, dataset, fields, purpose)
+        except PolicyViolation as refusal:
+            self.audit.record(
+                "refused", operation="send", to=to, dataset=dataset, fields=fields,
+                rows=table.num_rows, rule=refusal.rule, promise=refusal.promise,
+            )
+            raise
+        keys = self.trusted(to)
+        if keys is None:
+            self.audit.record("refused", operation="send", to=to, dataset=dataset,
+                              rule="trusted-keys")
+            raise EvalinkError(
+                f"no trusted keys for party '{to}': get its public key file and run "
+                f"`evalink node trust {self.dir} FILE`"
+            )
+        manifest = {
+            "dataset": dataset,
+            "purpose": flow.purpose,
+            "flow": flow.id,
+            "policy_id": self.policy.id,
+            "policy_version": self.policy.version,
+            "policy_fingerprint": self.policy.fingerprint,
+        }
+        stamp = self._clock().strftime("%Y%m%dT%H%M%SZ")
+        out = self.dir / "outbox" / (
+            f"{stamp}-{self.party}-to-{to}-{dataset}-{secrets.token_hex(4)}{pkg.SUFFIX}"
+        )
+        with atomic_output(out) as tmp, tmp.open("wb") as handle:
+            full = pkg.seal(
+                handle, table, manifest=manifest, sender=self.party,
+                signing_key=self.keyring.signing_key, recipient=to,
+                recipient_key=keys.encryption_key(), created=self._clock(),
+            )
+        self.audit.record(
+            "send", package=full["package_id"], to=to, dataset=dataset, flow=flow.id,
+            fields=fields, rows=full["rows"], sha256=full["sha256"], file=out.name,
+            source=source_name,
+        )
+        return out
+
+    def receive(self) -> list[Received]:
+        """Open and import every package in the inbox. Each imports all its rows or none;
+        a refused package is logged and moved to inbox/refused/."""
+        results = []
+        for path in sorted((self.dir / "inbox").glob(f"*{pkg.SUFFIX}")):
+            try:
+                results.append(self._receive_one(path))
+            except _Refused as refusal:
+                self.audit.record(
+                    "refused", operation="receive", file=path.name, reason=str(refusal),
+                    rule=refusal.rule,
+                )
+                self._set_aside(path, str(refusal), keep=not refusal.opened)
+                results.append(Received(path.name, False, str(refusal)))
+        return results
+
+    def _receive_one(self, path: Path) -> Received:
+        opened_contents = False
+        try:
+            header = pkg.read_header(path)
+            sender = str(header["sender"])
+            keys = self.trusted(sender)
+            if keys is None:
+                raise EvalinkError(
+                    f"{path.name}: sender '{sender}' is not trusted by this node"
+                )
+            opened = pkg.open_package(
+                path, party=self.party, encryption_key=self.keyring.encryption_key,
+                sender_key=keys.signing_key(),
+            )
+            opened_contents = True
+            manifest = opened.manifest
+            self._check_manifest(path, manifest)
+            dataset = str(manifest["dataset"])
+            fields = [str(f) for f in manifest["fields"]]
+            flow = self.policy.check_flow(sender, self.party, dataset, fields,
+                                          manifest.get("purpose"))
+            location = self._location(dataset, fields, None)
+            received = self.today()
+            destroy_by = self.policy.destroy_by(self.party, dataset, {"receipt": received})
+            package_info = {
+                "package_id": manifest["package_id"], "sha256": manifest["sha256"],
+                "sender": sender, "file_sha256": _file_sha256(path),
+            }
+            part = self._write_part(
+                dataset, opened.reader(), location, received=received, destroy_by=destroy_by,
+                source=f"package {manifest['package_id']}", before_commit=opened.finish,
+                package=package_info,
+            )
+        except PolicyViolation as violation:
+            raise _Refused(violation, opened=opened_contents, rule=violation.rule) from None
+        except EvalinkError as error:
+            rule = "replay" if "replay" in str(error) else None
+            raise _Refused(error, opened=opened_contents, rule=rule) from None
+        self.audit.record(
+            "receive", package=manifest["package_id"], sender=sender, dataset=dataset,
+            flow=flow.id, fields=fields, rows=part.rows, sha256=manifest["sha256"],
+            part=part.part_id, location=location, destroy_by=str(destroy_by) if destroy_by else None,
+        )
+        # The package is not kept: it stays openable with this node's long-term key, so
+        # keeping it would defeat crypto-shredding of the part. A receipt takes its place.
+        self._set_aside(path, "imported", keep=False, done=True, extra={"part": part.part_id})
+        return Received(path.name, True, "imported", dataset, part.rows, sender)
+
+    def _check_manifest(self, path: Path, manifest: dict[str, Any]) -> None:
+        if manifest.get("policy_fingerprint") != self.policy.fingerprint:
+            raise EvalinkError(
+                f"{path.name}: made under policy '{manifest.get('policy_id')}' version "
+                f"'{manifest.get('policy_version')}' (fingerprint "
+                f"{str(manifest.get('policy_fingerprint'))[:12]}…), not the policy this node "
+                f"enforces ({self.policy.version}, {self.policy.fingerprint[:12]}…)"
+            )
+        row = self._con.execute(
+            "SELECT imported_at FROM catalog.packages WHERE package_id = ?",
+            [manifest["package_id"]],
+        ).fetchone()
+        if row is not None:
+            raise EvalinkError(
+                f"{path.name}: replay refused: package {manifest['package_id'][:12]}… was "
+                f"already imported at {row[0]:%Y-%m-%d %H:%M:%S}"
+            )
+
+    def _set_aside(
+        self, path: Path, outcome: str, *, keep: bool, done: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Move a package out of the inbox. Packages this node could read are replaced by
+        a receipt (hashes and routing only); ones it could not read are kept for the
+        operator to investigate or redirect."""
+        folder = self.dir / "inbox" / ("done" if done else "refused")
+        folder.mkdir(parents=True, exist_ok=True)
+        if keep:
+            os.replace(path, folder / path.name)
+            return
+        try:
+            header = dict(pkg.read_header(path).fields)
+        except EvalinkError:
+            header = {}
+        receipt = {
+            "file": path.name,
+            "file_sha256": _file_sha256(path),
+            "outcome": outcome,
+            "at": self._clock().isoformat(timespec="seconds"),
+            **{k: header.get(k) for k in ("package_id", "sender", "recipient", "created")},
+            **(extra or {}),
+        }
+        write_text_atomic(folder / f"{path.name}.receipt.json", json.dumps(receipt, indent=1) + "\n")
+        path.unlink()
+
+
+def deliver(source: Path | str, target: Path | str) -> list[Path]:
+    """Copy each package in `source`'s outbox addressed to `target`'s party into its inbox,
+    and move the sender's copy to outbox/sent/. Needs no keys: the transport only ever
+    sees sealed packages."""
+    source, target = Path(source), Path(target)
+    node_party(source)
+    party = node_party(target)
+    delivered = []
+    for path in sorted((source / "outbox").glob(f"*{pkg.SUFFIX}")):
+        try:
+            recipient = pkg.read_header(path)["recipient"]
+        except EvalinkError:
+            continue
+        if recipient != party:
+            continue
+        destination = target / "inbox" / path.name
+        with atomic_output(destination) as tmp:
+            shutil.copyfile(path, tmp)
+        sent = source / "outbox" / "sent"
+        sent.mkdir(exist_ok=True)
+        os.replace(path, sent / path.name)
+        delivered.append(destination)
+    return delivered
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _acquire_lock(directory: Path) -> Any:
+    """One session at a time per node: two writers would interleave the audit chain."""
+    handle = (directory / ".lock").open("a")
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise EvalinkError(f"{directory}: node is busy (another evalink is using it)") from None
+            time.sleep(0.1)
+
+
+def _release_lock(handle: Any) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
