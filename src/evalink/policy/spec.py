@@ -131,11 +131,17 @@ class Period(Strict):
         return cls(amount=int(match[1]), unit=match[2])  # type: ignore[arg-type]
 
     def after(self, start: date) -> date:
+        return self._shift(start, self.amount)
+
+    def before(self, end: date) -> date:
+        return self._shift(end, -self.amount)
+
+    def _shift(self, start: date, amount: int) -> date:
         if self.unit == "day":
-            return date.fromordinal(start.toordinal() + self.amount)
+            return date.fromordinal(start.toordinal() + amount)
         if self.unit == "week":
-            return date.fromordinal(start.toordinal() + 7 * self.amount)
-        months = self.amount * (12 if self.unit == "year" else 1)
+            return date.fromordinal(start.toordinal() + 7 * amount)
+        months = amount * (12 if self.unit == "year" else 1)
         year, month0 = divmod(start.month - 1 + months, 12)
         year, month = start.year + year, month0 + 1
         # 31 January + 1 month is the last day of February, not 3 March.
