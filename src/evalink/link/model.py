@@ -1,0 +1,236 @@
+"""The linkage model: which pairs are compared, and how each comparison is scored.
+
+The comparisons are written with Splink's level creators so the same model renders to
+DuckDB and to Spark SQL. Two things differ from a generic configuration:
+
+* Household evidence is one comparison. Parents, children, twins and juniors share a
+  surname, a postcode and an address. Scored as three independent comparisons, one
+  household would be counted three times over and outweigh a different forename or
+  date of birth. Here surname and location are crossed into one comparison, so the
+  model learns how often a non-matching pair agrees on *both* (a household member),
+  not the product of how often it agrees on each.
+* Names and dates use the standardised columns (see `standardise.py`): nickname and
+  transliteration groups, forename/surname swaps, Singh/Kaur as weak surnames,
+  day/month swaps, and 1 January treated as weaker than any other exact date.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+from splink.internals.comparison_creator import ComparisonCreator
+
+LinkType = Literal["link_only", "dedupe_only"]
+
+
+def _forename() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="forename",
+        comparison_levels=[
+            cll.NullLevel("forename_main"),
+            cll.ExactMatchLevel("forename_main").configure(label_for_charts="exact"),
+            cll.ArrayIntersectLevel("forename_groups", 1).configure(
+                label_for_charts="nickname or transliteration"
+            ),
+            cll.JaroWinklerLevel("forename_main", 0.92).configure(label_for_charts="typo"),
+            cll.ColumnsReversedLevel(
+                "forename_main", "surname_for_swap", symmetrical=True
+            ).configure(label_for_charts="forename and surname swapped"),
+            # One record gives a middle name as the main name (or a second given name).
+            cll.ArrayIntersectLevel("forename_tokens", 1).configure(
+                label_for_charts="shares another given name"
+            ),
+            cll.JaroWinklerLevel("forename_main", 0.8).configure(label_for_charts="similar"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _dob() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.CustomLevel("dob_l = dob_r AND NOT dob_jan1_l", "exact"),
+            cll.CustomLevel("dob_l = dob_r", "exact, on 1 January (often a placeholder)"),
+            cll.CustomLevel(
+                "dob_l = dob_swapped_r OR dob_swapped_l = dob_r", "day and month swapped"
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one keying error"),
+            cll.ExactMatchLevel("dob_year").configure(label_for_charts="same year"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _surname_and_location() -> cl.CustomComparison:
+    """Surname crossed with where the person lives: one comparison for the household."""
+    surname_same = cll.Or(
+        cll.ExactMatchLevel("surname_std"),
+        cll.ColumnsReversedLevel("surname_std", "forename_for_swap", symmetrical=True),
+    )
+    surname_close = cll.Or(
+        cll.JaroWinklerLevel("surname_std", 0.9),
+        # Double-barrelled or hyphenated on one side only.
+        cll.ArrayIntersectLevel("surname_tokens", 1),
+        # Singh or Kaur as the only surname on one side: consistent with any family name.
+        cll.CustomLevel("surname_is_religious_l OR surname_is_religious_r"),
+    )
+    same_address = cll.Or(
+        cll.And(
+            cll.ExactMatchLevel("postcode"),
+            cll.Or(
+                cll.ExactMatchLevel("address_numbers"), cll.JaroWinklerLevel("address_std", 0.9)
+            ),
+        ),
+        cll.ExactMatchLevel("address_std"),
+    )
+    same_postcode = cll.Or(
+        cll.ExactMatchLevel("postcode"), cll.JaroWinklerLevel("address_std", 0.9)
+    )
+    same_district = cll.ExactMatchLevel("postcode_outward")
+
+    def level(condition: Any, label: str, **options: Any) -> Any:
+        return condition.configure(label_for_charts=label, **options)
+
+    return cl.CustomComparison(
+        output_column_name="surname_location",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(surname_std_l IS NULL OR surname_std_r IS NULL)"
+                " AND (postcode_l IS NULL OR postcode_r IS NULL)"
+                " AND (address_std_l IS NULL OR address_std_r IS NULL)"
+            ).configure(is_null_level=True),
+            level(cll.And(surname_same, same_address), "same surname, same address"),
+            level(cll.And(surname_same, same_postcode), "same surname, same postcode"),
+            level(cll.And(surname_same, same_district), "same surname, same district"),
+            # A common surname (Smith, Khan, Singh) agreeing elsewhere says less than a
+            # rare one: weighted by how often the surname occurs.
+            level(
+                cll.ExactMatchLevel("surname_std"),
+                "same surname, elsewhere",
+                tf_adjustment_column="surname_std",
+                tf_adjustment_weight=1.0,
+            ),
+            level(surname_same, "forename and surname swapped, elsewhere"),
+            level(
+                cll.And(surname_close, cll.Or(same_address, same_postcode)),
+                "similar surname, same place",
+            ),
+            level(cll.And(surname_close, same_district), "similar surname, same district"),
+            level(surname_close, "similar surname, elsewhere"),
+            level(same_address, "different surname, same address"),
+            level(same_postcode, "different surname, same postcode"),
+            level(same_district, "different surname, same district"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _nino() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="nino",
+        comparison_levels=[
+            cll.NullLevel("nino"),
+            cll.ExactMatchLevel("nino").configure(label_for_charts="exact"),
+            cll.DamerauLevenshteinLevel("nino", 1).configure(label_for_charts="one keying error"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _sex() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="sex",
+        comparison_levels=[
+            cll.NullLevel("sex"),
+            cll.ExactMatchLevel("sex").configure(label_for_charts="exact"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def with_model_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Copies of columns that a comparison reads from another comparison's field.
+
+    Splink's EM leaves untrained every comparison that reads a column of the training
+    block. The swap levels read the other name field, so they read a copy: blocking on
+    surname then still trains the forename comparison, and vice versa. `birth_year` is
+    a copy used only in blocking, so a block on it still trains date of birth.
+    """
+    return frame.with_columns(
+        pl.col("forename_main").alias("forename_for_swap"),
+        pl.col("surname_std").alias("surname_for_swap"),
+        pl.col("dob_year").alias("birth_year"),
+    )
+
+
+def comparisons() -> list[ComparisonCreator]:
+    return [_forename(), _dob(), _surname_and_location(), _nino(), _sex()]
+
+
+def prediction_blocking_rules() -> list[Any]:
+    """Candidate pairs: each rule recovers matches the others miss when one field has
+    an error, so that no single wrong field can hide a match."""
+    return [
+        block_on("nino"),
+        block_on("dob", "surname_std"),
+        block_on("dob", "forename_main"),
+        block_on("forename_main", "surname_std"),
+        block_on("dob", "postcode_outward"),
+        block_on("postcode", "forename_main"),
+        # Same household address: recovers a record whose name and date of birth both
+        # carry errors. Household members enter here too; the model tells them apart.
+        block_on("postcode", "address_numbers"),
+        block_on("surname_std", "postcode"),
+        block_on("address_std"),
+        block_on("dob", "address_numbers"),
+        block_on("surname_std", "address_numbers", "postcode_outward"),
+        # Day and month swapped, surname kept.
+        "l.dob_swapped = r.dob AND l.surname_std = r.surname_std",
+    ]
+
+
+def evalink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="record_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+        additional_columns_to_retain=[],
+    )
+
+
+# A plain, well-tuned Splink configuration: what a competent analyst would write from the
+# Splink documentation on the raw contract columns (lightly cleaned). Kept here so the
+# benchmark and tests measure evalink against it on the same data in the same run.
+def plain_splink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="record_id",
+        comparisons=[
+            cl.NameComparison("forename"),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.PostcodeComparison("postcode"),
+            cl.JaroWinklerAtThresholds("address", [0.9, 0.8]),
+            cl.ExactMatch("nino"),
+            cl.ExactMatch("sex"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("nino"),
+            block_on("dob", "surname"),
+            block_on("dob", "forename"),
+            block_on("forename", "surname"),
+            block_on("dob", "postcode"),
+            block_on("postcode", "forename"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )

@@ -1,0 +1,313 @@
+"""Standardise UK administrative identifiers before they are compared.
+
+Every department writes names, dates, postcodes and National Insurance numbers its own
+way. Comparisons only mean something once both sides are written the same way, so this
+module turns the contract columns into comparison-ready columns. It runs in Polars,
+before any engine sees the data, so DuckDB and Spark compare exactly the same values.
+
+Nothing here logs or raises with a value in it: only counts leave this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+CONTRACT_COLUMNS = ("record_id", "forename", "surname", "dob", "sex", "postcode", "address", "nino")
+
+# Titles that appear in name fields but identify nobody.
+_TITLES = ["MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "REV", "SIR", "DAME", "MASTER"]
+
+# Sikh names: Singh and Kaur are religious names every Sikh man or woman may carry. As
+# a surname they are shared by a large part of a community, and people record them
+# inconsistently (as surname, as middle name, or not at all beside a family name). They
+# are kept, but flagged, so the surname comparison can treat them as weak evidence.
+RELIGIOUS_SURNAMES = frozenset({"SINGH", "KAUR"})
+
+# Muslim naming: an honorific first given name (Mohammed and its spellings) is often
+# used in one register and omitted in another. When a person has another given name,
+# that other name is the one that identifies them.
+_OPTIONAL_FIRST_NAMES = frozenset(
+    {"MOHAMMED", "MOHAMMAD", "MOHAMED", "MOHAMAD", "MUHAMMAD", "MUHAMMED", "MUHAMAD", "MOHD", "MD"}
+)
+
+_ADDRESS_WORDS = {
+    "RD": "ROAD", "ST": "STREET", "AVE": "AVENUE", "AV": "AVENUE", "LN": "LANE",
+    "DR": "DRIVE", "CL": "CLOSE", "CT": "COURT", "CRES": "CRESCENT", "CR": "CRESCENT",
+    "PL": "PLACE", "GDNS": "GARDENS", "TCE": "TERRACE", "TER": "TERRACE", "GR": "GROVE",
+    "GRV": "GROVE", "SQ": "SQUARE", "HSE": "HOUSE", "APT": "FLAT", "APARTMENT": "FLAT",
+    "WY": "WAY", "PK": "PARK", "CIR": "CIRCUIT", "CCT": "CIRCUIT", "PDE": "PARADE",
+}  # fmt: skip
+
+# National Insurance numbers: two prefix letters, six digits, optional suffix A-D.
+# HMRC never issues D, F, I, Q, U, V as either prefix letter, nor O as the second, nor
+# the prefixes below; temporary numbers (TN) and placeholders (ZZ) identify nobody.
+_NINO_PATTERN = r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]?$"
+_NINO_BAD_PREFIXES = ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"]
+
+# Dates systems write when they do not know the date of birth.
+_PLACEHOLDER_DOBS = ["1900-01-01", "1901-01-01", "1800-01-01", "1111-11-11", "9999-12-31"]
+_EARLIEST_YEAR = 1900
+
+
+@dataclass
+class StandardiseCounts:
+    """What standardisation set aside, as counts per field (never values)."""
+
+    rows: int = 0
+    unparseable_dob: int = 0
+    placeholder_dob: int = 0
+    invalid_nino: int = 0
+    missing: dict[str, int] = field(default_factory=dict)
+
+
+@cache
+def name_groups() -> pl.DataFrame:
+    """The nickname and transliteration table: one row per (group, name)."""
+    text = resources.files("evalink.link").joinpath("data/name_groups.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
+    return pl.DataFrame(
+        {"group": [r[0] for r in rows], "name": [r[1] for r in rows]}, orient="col"
+    ).unique()
+
+
+def _clean_text(column: pl.Expr) -> pl.Expr:
+    """Upper case, accents stripped, punctuation to spaces, apostrophes joined."""
+    return (
+        column.cast(pl.String)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_uppercase()
+        .str.replace_all(r"['`’]", "")
+        .str.replace_all(r"[^A-Z0-9 ]", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def _empty_to_null(column: pl.Expr) -> pl.Expr:
+    return pl.when(column.str.len_chars() > 0).then(column).otherwise(None)
+
+
+def _name_tokens(column: pl.Expr) -> pl.Expr:
+    """Name words without digits or titles; Mc/Mac and St written one way."""
+    cleaned = (
+        _clean_text(column)
+        .str.replace_all(r"[0-9]", "")
+        # Mac Donald, McDonald and MacDonald are one surname.
+        .str.replace_all(r"\bMC ?", "MAC")
+        .str.replace_all(r"\bMAC ", "MAC")
+        .str.replace_all(r"\bST ", "SAINT ")
+    )
+    return cleaned.str.split(" ").list.eval(
+        pl.element().filter((pl.element().str.len_chars() > 0) & ~pl.element().is_in(_TITLES))
+    )
+
+
+def standardise(
+    table: pl.DataFrame, *, today: dt.date | None = None
+) -> tuple[pl.DataFrame, StandardiseCounts]:
+    """Comparison-ready columns for a table with the contract columns (all strings)."""
+    today = today or dt.date.today()
+    counts = StandardiseCounts(rows=table.height)
+    for column in CONTRACT_COLUMNS[1:]:
+        counts.missing[column] = int(
+            table.select(
+                (pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")).sum()
+            ).item()
+        )
+
+    frame = table.select(
+        pl.col("record_id").cast(pl.String),
+        _name_tokens(pl.col("forename")).alias("_fn_tokens"),
+        _name_tokens(pl.col("surname")).alias("_sn_tokens"),
+        pl.col("dob").cast(pl.String).str.strip_chars().alias("_dob_raw"),
+        pl.col("sex").cast(pl.String),
+        pl.col("postcode").cast(pl.String),
+        pl.col("address").cast(pl.String),
+        pl.col("nino").cast(pl.String),
+    )
+
+    # Names ---------------------------------------------------------------------------
+    frame = frame.with_columns(
+        # Singh/Kaur written inside the forename field are the same religious name.
+        pl.col("_fn_tokens")
+        .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
+        .alias("forename_tokens"),
+        pl.col("_sn_tokens")
+        .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
+        .alias("_sn_family"),
+    )
+    frame = frame.with_columns(
+        # The given name that identifies the person: skip an optional honorific first
+        # name when another given name follows it.
+        pl.when(
+            (pl.col("forename_tokens").list.len() > 1)
+            & pl.col("forename_tokens").list.first().is_in(list(_OPTIONAL_FIRST_NAMES))
+        )
+        .then(pl.col("forename_tokens").list.get(1, null_on_oob=True))
+        .otherwise(pl.col("forename_tokens").list.first())
+        .alias("forename_main"),
+        # Surname: family name words joined, so Smith-Jones, Smith Jones and SmithJones
+        # agree exactly; when the only surname is Singh or Kaur it is kept as it is.
+        pl.when(pl.col("_sn_family").list.len() > 0)
+        .then(pl.col("_sn_family").list.join(""))
+        .otherwise(pl.col("_sn_tokens").list.join(""))
+        .alias("surname_std"),
+        pl.when(pl.col("_sn_family").list.len() > 0)
+        .then(pl.col("_sn_family"))
+        .otherwise(pl.col("_sn_tokens"))
+        .alias("surname_tokens"),
+        ((pl.col("_sn_family").list.len() == 0) & (pl.col("_sn_tokens").list.len() > 0)).alias(
+            "surname_is_religious"
+        ),
+    )
+    frame = frame.with_columns(
+        _empty_to_null(pl.col("forename_main")).alias("forename_main"),
+        _empty_to_null(pl.col("surname_std")).alias("surname_std"),
+        pl.when(pl.col("forename_tokens").list.len() > 0)
+        .then(pl.col("forename_tokens"))
+        .alias("forename_tokens"),
+        pl.when(pl.col("surname_tokens").list.len() > 0)
+        .then(pl.col("surname_tokens"))
+        .alias("surname_tokens"),
+    )
+    frame = _with_name_groups(frame)
+
+    # Dates of birth --------------------------------------------------------------------
+    parsed = pl.col("_dob_raw").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    frame = frame.with_columns(parsed.alias("_dob_date"))
+    present = pl.col("_dob_raw").is_not_null() & (pl.col("_dob_raw") != "")
+    counts.unparseable_dob = int(
+        frame.select((present & pl.col("_dob_date").is_null()).sum()).item()
+    )
+    placeholder = (
+        pl.col("_dob_date").dt.to_string("%Y-%m-%d").is_in(_PLACEHOLDER_DOBS)
+        | (pl.col("_dob_date").dt.year() < _EARLIEST_YEAR)
+        | (pl.col("_dob_date") > pl.lit(today))
+    )
+    counts.placeholder_dob = int(
+        frame.select((pl.col("_dob_date").is_not_null() & placeholder).sum()).item()
+    )
+    frame = frame.with_columns(
+        pl.when(placeholder).then(None).otherwise(pl.col("_dob_date")).alias("_dob_date")
+    )
+    dob = pl.col("_dob_date").dt.to_string("%Y-%m-%d")
+    day = pl.col("_dob_date").dt.day()
+    month = pl.col("_dob_date").dt.month()
+    frame = frame.with_columns(
+        dob.alias("dob"),
+        # The same date with day and month exchanged, when that is itself a date: the
+        # commonest keying error in UK dates (US-format entry).
+        pl.when((day <= 12) & (day != month))
+        .then(
+            pl.col("_dob_date").dt.year().cast(pl.String)
+            + "-"
+            + day.cast(pl.String).str.zfill(2)
+            + "-"
+            + month.cast(pl.String).str.zfill(2)
+        )
+        .alias("dob_swapped"),
+        pl.col("_dob_date").dt.year().cast(pl.String).alias("dob_year"),
+        # 1 January is what systems write when only the year is known: an exact match
+        # on it says much less than an exact match on any other day.
+        ((day == 1) & (month == 1)).alias("dob_jan1"),
+    )
+
+    # Sex, postcode, address -------------------------------------------------------------
+    sex = _clean_text(pl.col("sex")).str.slice(0, 1)
+    postcode = _clean_text(pl.col("postcode")).str.replace_all(" ", "")
+    frame = frame.with_columns(
+        pl.when(sex.is_in(["M", "F"])).then(sex).alias("sex"),
+        _empty_to_null(postcode).alias("postcode"),
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("postcode").str.len_chars() >= 5)
+        .then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 3))
+        .otherwise(pl.col("postcode"))
+        .alias("postcode_outward"),
+        pl.when(pl.col("postcode").str.len_chars() >= 5)
+        .then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 2))
+        .otherwise(pl.col("postcode"))
+        .alias("postcode_sector"),
+    )
+    address = _clean_text(pl.col("address"))
+    for short, long in _ADDRESS_WORDS.items():
+        address = address.str.replace_all(rf"\b{short}\b", long)
+    frame = frame.with_columns(_empty_to_null(address).alias("address_std"))
+    frame = frame.with_columns(
+        _empty_to_null(
+            pl.col("address_std").str.extract_all(r"\b[0-9]+[A-Z]?\b").list.join(" ")
+        ).alias("address_numbers"),
+        # Without the house number: the street, which neighbours share.
+        _empty_to_null(
+            pl.col("address_std")
+            .str.replace_all(r"\b[0-9]+[A-Z]?\b", "")
+            .str.replace_all(r"\s+", " ")
+            .str.strip_chars()
+        ).alias("address_street"),
+    )
+
+    # National Insurance numbers -----------------------------------------------------------
+    nino = _clean_text(pl.col("nino")).str.replace_all(" ", "")
+    valid = nino.str.contains(_NINO_PATTERN) & ~nino.str.slice(0, 2).is_in(_NINO_BAD_PREFIXES)
+    counts.invalid_nino = int(
+        frame.select((nino.is_not_null() & (nino != "") & ~valid).sum()).item()
+    )
+    # The suffix letter is often dropped or varies between systems; the first eight
+    # characters identify the person.
+    frame = frame.with_columns(pl.when(valid).then(nino.str.slice(0, 8)).alias("nino"))
+
+    return frame.select(STANDARD_COLUMNS), counts
+
+
+def _with_name_groups(frame: pl.DataFrame) -> pl.DataFrame:
+    """`forename_groups`: the given name and every group it belongs to (nicknames,
+    transliterations), so Bill and William, or Mohamed and Muhammad, intersect."""
+    groups = name_groups()
+    names = frame.select("record_id", pl.col("forename_main").alias("name")).drop_nulls()
+    matched = (
+        names.join(groups, on="name", how="inner")
+        .group_by("record_id")
+        .agg(pl.col("group").alias("_groups"))
+    )
+    frame = frame.join(matched, on="record_id", how="left")
+    return frame.with_columns(
+        pl.when(pl.col("forename_main").is_not_null())
+        .then(
+            pl.concat_list(
+                pl.col("forename_main").cast(pl.String),
+                pl.col("_groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            )
+            .list.unique()
+            .list.sort()
+        )
+        .alias("forename_groups")
+    )
+
+
+STANDARD_COLUMNS = [
+    "record_id",
+    "forename_main",
+    "forename_tokens",
+    "forename_groups",
+    "surname_std",
+    "surname_tokens",
+    "surname_is_religious",
+    "dob",
+    "dob_swapped",
+    "dob_year",
+    "dob_jan1",
+    "sex",
+    "postcode",
+    "postcode_outward",
+    "postcode_sector",
+    "address_std",
+    "address_numbers",
+    "address_street",
+    "nino",
+]

@@ -1,0 +1,137 @@
+"""Training the model without labels.
+
+Nobody gives the linker a list of true matches, so the parameters come from the data:
+
+* u (how often non-matches agree) from random pairs, which are almost all non-matches;
+* the prior (how many pairs match) from deterministic rules strict enough to be right;
+* m (how often matches agree) by expectation maximisation on blocked pairs.
+
+The EM blocks are chosen so that no parameter is learnt from pairs that share a
+household. A block on surname and postcode would be full of parents, children and
+siblings; EM would take their agreement on surname and address as the signature of a
+match. Instead each comparison is trained inside blocks that household members rarely
+share: the NINO (unique to a person), or date of birth with forename (twins differ in
+forename, juniors in date of birth).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from splink import block_on
+
+logger = logging.getLogger(__name__)
+
+# Below this many left records sharing a NINO with the right side, the NINO block
+# holds too few pairs for EM to estimate anything.
+_MIN_NINO_PAIRS = 200
+
+
+@dataclass
+class TrainingPlan:
+    """Which EM blocks were used, and why (for the report)."""
+
+    em_blocks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def shared_nino_count(left: pl.DataFrame, right: pl.DataFrame | None = None) -> int:
+    """How many records share a valid NINO with a record on the other side."""
+    if right is None:
+        return int(left["nino"].drop_nulls().is_duplicated().sum())
+    right_ninos = right["nino"].drop_nulls().unique()
+    return int(left["nino"].drop_nulls().is_in(right_ninos.implode()).sum())
+
+
+def train(
+    linker: Any, *, nino_pairs: int, max_em_pairs: float = 2e6, u_pairs: float = 5e6
+) -> TrainingPlan:
+    plan = TrainingPlan()
+    training = linker.training
+
+    # Pairs agreeing on NINO and date of birth, or on full name, date of birth and
+    # postcode, are matches with few exceptions; they recall perhaps 60% of matches.
+    training.estimate_probability_two_random_records_match(
+        [
+            "l.nino = r.nino AND l.dob = r.dob",
+            "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
+            " AND l.dob = r.dob AND l.postcode = r.postcode",
+        ],
+        recall=0.6,
+    )
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=5, num_chunks=1)
+
+    if nino_pairs >= _MIN_NINO_PAIRS:
+        # Household members never share a NINO: trains forename, date of birth, the
+        # household comparison and sex on (nearly) pure matches and chance agreements.
+        _em(training, block_on("nino"), max_em_pairs)
+        plan.em_blocks.append("nino")
+    else:
+        plan.notes.append(
+            f"NINO shared by only {nino_pairs} record(s): forename and date of birth trained "
+            "without it (twins may enter the date-of-birth-and-surname block)"
+        )
+        # Same date of birth and surname: twins are the only household members here,
+        # and they differ in forename, which is what this block trains.
+        _em(training, block_on("dob", "surname_std"), max_em_pairs)
+        plan.em_blocks.append("dob + surname")
+        # Same name: juniors share it, so pairs born more than 12 years apart (a
+        # parent and child) are kept out of the block that trains date of birth.
+        _em(
+            training,
+            "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
+            " AND (l.birth_year IS NULL OR r.birth_year IS NULL"
+            " OR abs(cast(l.birth_year AS int) - cast(r.birth_year AS int)) < 12)",
+            max_em_pairs,
+        )
+        plan.em_blocks.append("forename + surname, born within 12 years")
+    # Same date of birth and forename: twins (different forename) and juniors
+    # (different date of birth) both fall outside. Trains the household comparison.
+    _em(training, block_on("dob", "forename_main"), max_em_pairs)
+    plan.em_blocks.append("dob + forename")
+    regularise(linker)
+    return plan
+
+
+# No single comparison may be decisive on its own from a handful of observations: an m
+# of 0 (never seen among matches in the training block) would veto a true match with a
+# mistyped date of birth; a u from five sampled pairs would be noise. Clamping bounds
+# every level's weight to roughly ±17 bits.
+_M_FLOOR = 0.002
+_U_FLOOR = 1e-5
+
+
+def regularise(linker: Any) -> None:
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            m, u = level.m_probability, level.u_probability
+            if isinstance(m, float) and m < _M_FLOOR:
+                level.m_probability = _M_FLOOR
+            if isinstance(u, float) and u < _U_FLOOR:
+                level.u_probability = _U_FLOOR
+
+
+def _em(training: Any, rule: Any, max_pairs: float) -> None:
+    training.estimate_parameters_using_expectation_maximisation(
+        rule, estimate_without_term_frequencies=True, max_pairs=max_pairs
+    )
+
+
+def train_plain(linker: Any, *, u_pairs: float = 5e6, max_em_pairs: float = 2e6) -> None:
+    """The training a plain Splink user writes from the tutorial (for comparison)."""
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        ["l.forename = r.forename AND l.surname = r.surname AND l.dob = r.dob"], recall=0.7
+    )
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=5, num_chunks=1)
+    training.estimate_parameters_using_expectation_maximisation(
+        block_on("forename", "surname"),
+        estimate_without_term_frequencies=True,
+        max_pairs=max_em_pairs,
+    )
+    training.estimate_parameters_using_expectation_maximisation(
+        block_on("dob"), estimate_without_term_frequencies=True, max_pairs=max_em_pairs
+    )
