@@ -164,7 +164,7 @@ def evaluate(
     people = persons.select(
         "person_key",
         "family_key",
-        (_age_on(pl.col("dob"), as_of) < ADULT_AGE).alias("is_child"),
+        (age_on(pl.col("dob"), as_of) < ADULT_AGE).alias("is_child"),
     ).filter(pl.col("family_key").is_not_null())
     events = events.join(people, on="person_key", how="inner")
     evidence_parts = []
@@ -252,7 +252,7 @@ def _describe(condition: Condition) -> str:
     return f"{condition.indicator}{who} {threshold} in {condition.look_back}"
 
 
-def _age_on(dob: pl.Expr, on: date) -> pl.Expr:
+def age_on(dob: pl.Expr, on: date) -> pl.Expr:
     """Whole years of age on `on` (null dob → null)."""
     had_birthday = (dob.dt.month() < on.month) | (
         (dob.dt.month() == on.month) & (dob.dt.day() <= on.day)

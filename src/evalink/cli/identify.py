@@ -1,0 +1,122 @@
+"""`evalink identify`: the council finds its families; `evalink identify explain`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evalink.cli.app import app, console, group
+from evalink.errors import InputError
+
+identify_app = group("Identify the families eligible for the programme (council).")
+app.add_typer(identify_app, name="identify")
+
+
+def _as_of(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--as-of: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@identify_app.callback(invoke_without_command=True)
+def identify(
+    ctx: typer.Context,
+    node_dir: Path | None = typer.Option(None, "--node", help="The council's node directory."),
+    sources: Path | None = typer.Option(None, "--sources", help="Directory of local extracts."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="Mapping YAML for the extracts."),
+    rules: Path | None = typer.Option(None, "--rules", help="Eligibility rules YAML."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date to judge eligibility on."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write families.parquet, persons.parquet here."
+    ),
+) -> None:
+    """Read local sources, resolve persons and families, evaluate eligibility rules and
+    record the cohort in the council's node."""
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [
+        name
+        for name, value in (
+            ("--node", node_dir),
+            ("--sources", sources),
+            ("--mapping", mapping),
+            ("--rules", rules),
+            ("--as-of", as_of),
+        )
+        if value is None
+    ]
+    if missing:
+        raise InputError(f"identify needs {', '.join(missing)}")
+    assert node_dir and sources and mapping and rules and as_of
+    from evalink.cli.node import open_node
+    from evalink.identify import identify as run_identify
+    from evalink.identify import store_in_node, write_outputs
+
+    day = _as_of(as_of)
+    with open_node(node_dir) as node:
+        if node.party != "council":
+            raise InputError(f"{node_dir}: identify runs at the council's node, not '{node.party}'")
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("identify", total=None)
+            result = run_identify(
+                sources, mapping, rules, day, progress=lambda s: bar.update(task, description=s)
+            )
+            bar.update(task, description="storing in the council node")
+            store_in_node(node, result, day)
+    if out is not None:
+        for path in write_outputs(result, out):
+            console.print(f"wrote {path}", highlight=False)
+    summary = result.summary()
+    table = Table(title=f"identify as of {day}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    console.print(table)
+    if summary["quarantined"]:
+        reasons = result.quarantine.group_by("source", "reason").len().sort("source", "reason")
+        for row in reasons.iter_rows(named=True):
+            console.print(
+                f"quarantined {row['len']:,} rows of {row['source']}: {row['reason']}",
+                highlight=False,
+            )
+
+
+@identify_app.command("explain")
+def explain(
+    family_key: str = typer.Argument(..., help="A family_key from the last identify run."),
+    node_dir: Path = typer.Option(..., "--node", help="The council's node directory."),
+) -> None:
+    """Which headlines a family meets, and the evidence for each (source, record, date, rule)."""
+    from evalink.cli.node import open_node
+    from evalink.identify import explain as explain_family
+
+    with open_node(node_dir) as node:
+        family, evidence = explain_family(node, family_key)
+    console.print(
+        f"family {family_key}: {family['cohort']}, eligible={family['eligible']}, "
+        f"{family['headline_count']} headlines, priority {family['priority']:g}",
+        highlight=False,
+    )
+    table = Table()
+    for column in ("headline", "rule", "person_key", "source", "source_record_id", "start"):
+        table.add_column(column)
+    for row in evidence.iter_rows(named=True):
+        table.add_row(
+            *(
+                str(row[c])
+                for c in ("headline", "rule", "person_key", "source", "source_record_id", "start")
+            )
+        )
+    console.print(table)

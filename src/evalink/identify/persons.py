@@ -1,0 +1,38 @@
+"""Records of several local services → persons, with the linkage engine's dedupe mode.
+
+Each service spells a person its own way; the same linkage model that links the cohort
+to departments (household-aware, so twins and juniors stay apart) decides which local
+records are one person.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from evalink.identify.sources import IDENTIFIER_FIELDS
+
+
+def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
+    """record_key → person_key for every record.
+
+    Person keys are sequence numbers in the order of each person's first record key:
+    stable for the same input, and derived from no identifier.
+    """
+    from evalink.link import dedupe  # lazy: Splink is heavy to import
+
+    table = records.select(pl.col("record_key").alias("record_id"), *IDENTIFIER_FIELDS)
+    clusters = dedupe(table).clusters.select(
+        pl.col("record_id").alias("record_key"), pl.col("cluster_id").cast(pl.Utf8)
+    )
+    clusters = records.select("record_key").join(clusters, on="record_key", how="left").with_columns(
+        # A record the engine did not place is a person of its own.
+        pl.coalesce(pl.col("cluster_id"), pl.lit("single:") + pl.col("record_key")).alias("cluster_id")
+    )
+    order = (
+        clusters.group_by("cluster_id")
+        .agg(pl.col("record_key").min().alias("_first"))
+        .sort("_first")
+        .with_row_index("_n", offset=1)
+        .select("cluster_id", pl.format("P{}", pl.col("_n")).alias("person_key"))
+    )
+    return clusters.join(order, on="cluster_id").select("record_key", "person_key")

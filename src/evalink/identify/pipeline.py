@@ -1,0 +1,169 @@
+"""`identify`: local sources → persons → families → eligibility → cohort, in the council node."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from evalink.errors import InputError
+from evalink.files import atomic_output
+from evalink.identify.cohort import cohort
+from evalink.identify.households import families, persons_from_records
+from evalink.identify.persons import resolve_persons
+from evalink.identify.rules import evaluate, load_rules
+from evalink.identify.sources import ingest, load_mapping
+
+Progress = Callable[[str], None]
+
+FAMILY_COLUMNS = [
+    "family_key",
+    "eligible",
+    "headline_count",
+    "headlines",
+    "priority",
+    "cohort",
+    "attachment_date",
+]
+
+
+@dataclass
+class IdentifyResult:
+    families: pl.DataFrame  # FAMILY_COLUMNS
+    persons: pl.DataFrame  # person_key, family_key, source, source_record_id
+    evidence: pl.DataFrame
+    quarantine: pl.DataFrame
+    records: pl.DataFrame  # record_key, person_key and identifiers: for the vault only
+    rows_read: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        f = self.families
+        return {
+            "records": sum(self.rows_read.values()),
+            "quarantined": self.quarantine.height,
+            "persons": self.persons["person_key"].n_unique(),
+            "families": f.height,
+            "eligible": int(f["eligible"].sum()),
+            "attached": int((f["cohort"] == "attached").sum()),
+            "eligible_waiting": int((f["cohort"] == "eligible_waiting").sum()),
+        }
+
+
+def identify(
+    sources_dir: Path | str,
+    mapping_path: Path | str,
+    rules_path: Path | str,
+    as_of: date,
+    *,
+    progress: Progress | None = None,
+) -> IdentifyResult:
+    """Run identification on a council's extracts. Pure: reads files, returns tables."""
+    step = progress or (lambda _: None)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def done(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 2)
+        clock = now
+
+    sources_dir = Path(sources_dir)
+    if not sources_dir.is_dir():
+        raise InputError(f"{sources_dir}: sources directory not found")
+    mapping = load_mapping(mapping_path)
+    rules = load_rules(rules_path, known_indicators=mapping.indicators())
+
+    step("reading sources")
+    ingested = ingest(mapping, sources_dir)
+    done("read")
+
+    step("resolving persons")
+    person_of = resolve_persons(ingested.records)
+    records = ingested.records.join(person_of, on="record_key", how="left")
+    done("resolve")
+
+    step("forming households and families")
+    people = families(persons_from_records(records), as_of)
+    done("households")
+
+    step("evaluating eligibility rules")
+    events = ingested.events.join(person_of, on="record_key", how="inner").drop("record_key")
+    scored, evidence = evaluate(rules, events, people, as_of)
+    attachments = ingested.programme.join(person_of, on="record_key").join(
+        people.select("person_key", "family_key"), on="person_key"
+    )
+    result_families = cohort(scored, attachments).select(FAMILY_COLUMNS).sort("family_key")
+    done("rules")
+
+    persons = (
+        records.select("record_key", "person_key", "source", "source_record_id")
+        .join(people.select("person_key", "family_key"), on="person_key", how="left")
+        .select("person_key", "family_key", "source", "source_record_id")
+        .sort("person_key", "source", "source_record_id")
+    )
+    return IdentifyResult(
+        families=result_families,
+        persons=persons,
+        evidence=evidence,
+        quarantine=ingested.quarantine,
+        records=records,
+        rows_read=ingested.rows_read,
+        seconds=seconds,
+    )
+
+
+def write_outputs(result: IdentifyResult, out_dir: Path | str) -> list[Path]:
+    """families.parquet, persons.parquet and quarantine.parquet, each written atomically."""
+    out_dir = Path(out_dir)
+    written = []
+    for name, frame in (
+        ("families", result.families),
+        ("persons", result.persons),
+        ("quarantine", result.quarantine),
+    ):
+        path = out_dir / f"{name}.parquet"
+        with atomic_output(path) as tmp:
+            frame.write_parquet(tmp)
+        written.append(path)
+    return written
+
+
+# Datasets the council node keeps from a run. Identifiers go to the vault (the node puts
+# anything with a direct identifier there); everything else is keyed by person_key.
+NODE_DATASETS = (
+    "identify_records",
+    "identify_persons",
+    "identify_families",
+    "identify_evidence",
+    "identify_quarantine",
+)
+
+
+def store_in_node(node, result: IdentifyResult, as_of: date) -> None:
+    """Keep the run in the council's node, replacing any earlier run, and audit it."""
+    tables = {
+        "identify_records": result.records.drop("record_key"),
+        "identify_persons": result.persons,
+        "identify_families": result.families,
+        "identify_evidence": result.evidence,
+        "identify_quarantine": result.quarantine,
+    }
+    for name, frame in tables.items():
+        node.write_dataset(name, frame.to_arrow(), replace=True, source="identify")
+    node.audit.record("identify", as_of=str(as_of), **result.summary())
+
+
+def explain(node, family_key: str) -> tuple[dict, pl.DataFrame]:
+    """A family's row and the evidence for each headline it meets, from the council node."""
+    families_ = pl.from_arrow(node.read_dataset("identify_families", purpose="explain"))
+    row = families_.filter(pl.col("family_key") == family_key)
+    if row.height == 0:
+        raise InputError(f"family '{family_key}' is not in the council node's last identify run")
+    evidence = pl.from_arrow(node.read_dataset("identify_evidence", purpose="explain"))
+    return row.to_dicts()[0], evidence.filter(pl.col("family_key") == family_key)
