@@ -80,7 +80,7 @@ def verify_log(
         if seq != prev_seq + 1:
             if seq <= prev_seq:
                 return fail(number, seq, f"follows entry {prev_seq} (reordered or inserted)")
-            return fail(number, seq, f"entry {prev_seq + 1} is missing (deleted)")
+            return fail(number, seq, f"entry {prev_seq + 1} is missing (deleted or reordered)")
         if prev != prev_hash:
             return fail(
                 number, seq, f"does not chain to entry {prev_seq} (inserted, deleted or rewritten)"

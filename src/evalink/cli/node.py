@@ -89,8 +89,8 @@ def datasets(directory: Path = typer.Argument(..., help="The node's directory.")
     for name, parts in sorted(held.items()):
         dates = [p.destroy_by for p in parts if p.destroy_by]
         console.print(
-            f"{name}\t{parts[0].location}\t{len(parts)} part(s)\t{sum(p.rows for p in parts)} rows"
-            f"\tdestroy by {min(dates) if dates else '(no rule)'}",
+            f"{name}: {sum(p.rows for p in parts)} rows in {len(parts)} part(s), "
+            f"{parts[0].location}, destroy by {min(dates) if dates else '(no rule)'}",
             highlight=False, markup=False,
         )
 

@@ -400,7 +400,7 @@ class Node:
             raise PolicyViolation(
                 f"dataset '{dataset}' holds identifiers and party '{self.party}' has no "
                 "identifier vault",
-                rule=rule, promise=self.policy._promise_id(rule),
+                rule=rule, promises=[p.id for p in self.policy.promises_for(rule)],
             )
         return VAULT if vault else STORE
 
@@ -635,7 +635,7 @@ class Node:
         except PolicyViolation as refusal:
             self.audit.record(
                 "refused", operation="send", to=to, dataset=dataset, fields=fields,
-                rows=table.num_rows, rule=refusal.rule, promise=refusal.promise,
+                rows=table.num_rows, rule=refusal.rule, promises=refusal.promises,
             )
             raise
         keys = self.trusted(to)
@@ -691,6 +691,11 @@ class Node:
         opened_contents = False
         try:
             header = pkg.read_header(path)
+            if header["recipient"] != self.party:
+                raise EvalinkError(
+                    f"{path.name}: addressed to '{header['recipient']}', not to this node "
+                    f"('{self.party}'); it cannot be opened here"
+                )
             sender = str(header["sender"])
             keys = self.trusted(sender)
             if keys is None:
