@@ -13,14 +13,19 @@ NOT_ELIGIBLE = "not_eligible"
 def cohort(families: pl.DataFrame, attachments: pl.DataFrame) -> pl.DataFrame:
     """Add `cohort` and `attachment_date` to each family.
 
-    `attachments`: family_key, attachment_date (one row per programme record). A family
-    is attached from its earliest attachment, whatever the rules say of it today: the
+    `attachments`: family_key, attachment_date, keyworker_cost, case_closed (one row per
+    programme record, the family's figures repeated on each member's row). A family is
+    attached from its earliest attachment, whatever the rules say of it today: the
     programme's own record of whom it worked with is the fact to evaluate.
     """
     first = (
         attachments.filter(pl.col("family_key").is_not_null())
         .group_by("family_key")
-        .agg(pl.col("attachment_date").min())
+        .agg(
+            pl.col("attachment_date").min(),
+            pl.col("keyworker_cost").max(),
+            pl.col("case_closed").max(),
+        )
     )
     return families.join(first, on="family_key", how="left").with_columns(
         pl.when(pl.col("attachment_date").is_not_null())

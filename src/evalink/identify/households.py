@@ -28,7 +28,9 @@ def address_key(postcode: pl.Expr, address: pl.Expr) -> pl.Expr:
         .str.strip_chars()
         .str.replace_all(r"\s+", " ")
     )
-    house = clean_address.str.extract(r"^(\d+[A-Z]?)", 1).fill_null(
+    # The house number is the number just before the street name: in 'FLAT 3 59 OWEN
+    # WAY' it is 59, which services that leave out the flat also write.
+    house = clean_address.str.extract(r"(\d+[A-Z]?)\s+[A-Z]", 1).fill_null(
         clean_address.str.split(" ").list.first()
     )
     return pl.when(clean_postcode.str.len_chars() > 0).then(clean_postcode + "|" + house)

@@ -24,9 +24,15 @@ def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
     clusters = dedupe(table).clusters.select(
         pl.col("record_id").alias("record_key"), pl.col("cluster_id").cast(pl.Utf8)
     )
-    clusters = records.select("record_key").join(clusters, on="record_key", how="left").with_columns(
-        # A record the engine did not place is a person of its own.
-        pl.coalesce(pl.col("cluster_id"), pl.lit("single:") + pl.col("record_key")).alias("cluster_id")
+    clusters = (
+        records.select("record_key")
+        .join(clusters, on="record_key", how="left")
+        .with_columns(
+            # A record the engine did not place is a person of its own.
+            pl.coalesce(pl.col("cluster_id"), pl.lit("single:") + pl.col("record_key")).alias(
+                "cluster_id"
+            )
+        )
     )
     order = (
         clusters.group_by("cluster_id")

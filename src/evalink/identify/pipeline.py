@@ -33,7 +33,7 @@ FAMILY_COLUMNS = [
 
 @dataclass
 class IdentifyResult:
-    families: pl.DataFrame  # FAMILY_COLUMNS
+    families: pl.DataFrame  # FAMILY_COLUMNS, keyworker_cost, case_closed
     persons: pl.DataFrame  # person_key, family_key, source, source_record_id
     evidence: pl.DataFrame
     quarantine: pl.DataFrame
@@ -98,7 +98,11 @@ def identify(
     attachments = ingested.programme.join(person_of, on="record_key").join(
         people.select("person_key", "family_key"), on="person_key"
     )
-    result_families = cohort(scored, attachments).select(FAMILY_COLUMNS).sort("family_key")
+    result_families = (
+        cohort(scored, attachments)
+        .select(*FAMILY_COLUMNS, "keyworker_cost", "case_closed")
+        .sort("family_key")
+    )
     done("rules")
 
     persons = (
@@ -123,7 +127,7 @@ def write_outputs(result: IdentifyResult, out_dir: Path | str) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     for name, frame in (
-        ("families", result.families),
+        ("families", result.families.select(FAMILY_COLUMNS)),
         ("persons", result.persons),
         ("quarantine", result.quarantine),
     ):

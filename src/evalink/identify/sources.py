@@ -291,7 +291,7 @@ def _events(source: SourceSpec, spec: EventSpec, frame: pl.DataFrame) -> pl.Data
     for column, values in spec.where.items():
         rows = rows.filter(pl.col(column).is_in(values))
     if spec.term is not None:
-        start, end = _term_dates(pl.col(spec.term.academic_year), pl.col(spec.term.term))
+        start, end = term_dates(pl.col(spec.term.academic_year), pl.col(spec.term.term))
     else:
         start = _date(source, spec.start)
         end = _date(source, spec.end) if spec.end else start
@@ -316,7 +316,7 @@ def _academic_year(column: pl.Expr) -> pl.Expr:
     return column.str.extract(r"^\s*(\d{4})", 1).cast(pl.Int32, strict=False)
 
 
-def _term_dates(year: pl.Expr, term: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def term_dates(year: pl.Expr, term: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     first = _academic_year(year)
     name = term.str.to_lowercase()
     start = end = pl.lit(None, pl.Date)

@@ -1,0 +1,207 @@
+"""The linker assembles the research dataset: attributes and departmental outcomes joined
+by reference number, then de-identified and verified before anything is sent.
+
+Long format: one row per outcome record, the person's attributes repeated on each, and
+one row with empty outcome fields for a person with none — so every cohort member is
+present under a pseudonym, found by a department or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from evalink.assemble.anonymity import AnonymityReport, k_anonymise
+from evalink.assemble.pseudonyms import new_project_key, pseudonymise
+from evalink.assemble.scan import identifier_values, scan
+from evalink.errors import EvalinkError, InputError
+from evalink.policy import FieldClass
+
+DATASET = "research_dataset"
+QUASI_IDENTIFIERS = ["year_of_birth", "sex", "local_authority", "area_code", "attachment_month"]
+
+# How each department's outcome fields become the research dataset's outcome columns.
+OUTCOME_COLUMNS = {
+    "dwp_outcomes": {
+        "outcome": "spell_type",
+        "outcome_start": "spell_start",
+        "outcome_end": "spell_end",
+    },
+    "moj_outcomes": {
+        "outcome": "event_type",
+        "outcome_detail": ["sentence_type", "juvenile"],
+        "outcome_start": "event_date",
+    },
+    "dfe_outcomes": {
+        "outcome": "record_type",
+        "outcome_detail": ["exclusion_type", "key_stage"],
+        "outcome_start": "period_start",
+        "outcome_end": "period_end",
+        "outcome_value": ["sessions_missed", "attainment"],
+        "outcome_base": "sessions_possible",
+    },
+}
+SOURCE_NAMES = {"dwp_outcomes": "dwp", "moj_outcomes": "moj", "dfe_outcomes": "dfe"}
+
+
+@dataclass
+class Assembled:
+    project: str
+    package: Path
+    persons: int
+    rows: int
+    anonymity: AnonymityReport
+    linkage_quality: dict[str, dict] = field(default_factory=dict)
+
+
+def _month(column: str) -> pl.Expr:
+    # Dates go to month precision: a full date could be someone's date of birth, and
+    # months are all the 7-24 month outcome windows need.
+    return pl.col(column).cast(pl.Utf8).str.slice(0, 7)
+
+
+def _first_present(frame: pl.DataFrame, spec: str | list[str]) -> pl.Expr:
+    names = [spec] if isinstance(spec, str) else spec
+    present = [pl.col(n).cast(pl.Utf8) for n in names if n in frame.columns]
+    return pl.coalesce(present) if present else pl.lit(None, pl.Utf8)
+
+
+def outcome_rows(dataset: str, frame: pl.DataFrame) -> pl.DataFrame:
+    spec = OUTCOME_COLUMNS[dataset]
+    columns = {name: _first_present(frame, source) for name, source in spec.items()}
+    for name in ("outcome_start", "outcome_end"):
+        if name in columns:
+            columns[name] = columns[name].str.slice(0, 7)
+    out = frame.select(
+        "reference_number",
+        pl.lit(SOURCE_NAMES[dataset]).alias("source"),
+        *[expr.alias(name) for name, expr in columns.items()],
+        pl.col("match_probability").cast(pl.Utf8),
+    )
+    for name in (
+        "outcome",
+        "outcome_detail",
+        "outcome_start",
+        "outcome_end",
+        "outcome_value",
+        "outcome_base",
+    ):
+        if name not in out.columns:
+            out = out.with_columns(pl.lit(None, pl.Utf8).alias(name))
+    return out
+
+
+def research_table(
+    attributes: pl.DataFrame, outcomes: dict[str, pl.DataFrame], key: bytes
+) -> pl.DataFrame:
+    """Join and pseudonymise. The reference number is gone from the result."""
+    people = attributes.select(
+        "reference_number",
+        pseudonymise(pl.col("reference_number"), key).alias("pseudonym"),
+        pseudonymise(pl.col("family_reference"), key).alias("family_pseudonym"),
+        "cohort",
+        _month("attachment_date").alias("attachment_month"),
+        "year_of_birth",
+        "sex",
+        "local_authority",
+        "area_code",
+        "headlines",
+        "help_received",
+        pl.col("keyworker_cost").cast(pl.Utf8),
+    )
+    rows = [outcome_rows(dataset, frame) for dataset, frame in sorted(outcomes.items())]
+    records = pl.concat(rows, how="vertical") if rows else None
+    if records is None or records.height == 0:
+        joined = people
+    else:
+        # Matched people with no outcome in the window came back with empty outcome
+        # fields; they stay as one row each.
+        joined = people.join(records, on="reference_number", how="left")
+    return joined.drop("reference_number")
+
+
+def verify(table: pl.DataFrame, policy, vault_identifiers: pl.DataFrame) -> None:
+    """Refuse to release anything carrying a direct identifier, by column or by value."""
+    banned = set(policy.direct_identifier_fields()) | set(
+        policy.dataset(DATASET).fields_of_class(FieldClass.DIRECT_IDENTIFIER)
+    )
+    present = sorted(banned & set(table.columns))
+    if present:
+        raise EvalinkError(
+            f"research dataset refused: column '{present[0]}' is a direct identifier"
+        )
+    findings = scan(table, vault_identifiers)
+    if findings:
+        first = findings[0]
+        raise EvalinkError(
+            f"research dataset refused: column '{first.column}' holds {first.rows} value(s) equal "
+            f"to a '{first.identifier_field}' held in the vault"
+        )
+
+
+def assemble(node, project: str, to: str = "research") -> Assembled:
+    """Build, verify and seal the research dataset for `project`.
+
+    Each project has its own pseudonym key (kept in the linker's vault): a new project
+    gets new pseudonyms that cannot be joined to another project's. A project is
+    assembled once; assembling it again is refused so research never holds it twice.
+    """
+    if not project.replace("-", "").replace("_", "").isalnum():
+        raise InputError(f"--project: '{project}' must be letters, digits, '-' or '_'")
+    if node.parts("attributes") == []:
+        raise InputError(f"node '{node.party}' holds no attributes; run `evalink receive` first")
+    keys = _project_keys(node)
+    if project in keys:
+        raise InputError(
+            f"project '{project}' was already assembled; start a new project for a new release"
+        )
+    key = new_project_key()
+    node.write_dataset(
+        "project_keys",
+        pa.table({"project": [project], "key": [key.hex()]}),
+        vault=True,
+        source="assemble",
+    )
+
+    attributes = pl.from_arrow(node.read_dataset("attributes", purpose=f"assemble {project}"))
+    outcomes, quality = {}, {}
+    for dataset in OUTCOME_COLUMNS:
+        if node.parts(dataset):
+            outcomes[dataset] = pl.from_arrow(
+                node.read_dataset(dataset, purpose=f"assemble {project}")
+            )
+            quality[SOURCE_NAMES[dataset]] = node.package_notes(dataset).get("linkage_quality", {})
+    table = research_table(attributes, outcomes, key)
+    k = node.policy.k_anonymity(to)
+    table, report = k_anonymise(table, QUASI_IDENTIFIERS, k)
+    fields = node.policy.dataset(DATASET).field_names()
+    table = table.select([name for name in fields if name in table.columns])
+
+    vault = pl.from_arrow(
+        node.read_dataset("identifiers", purpose=f"assemble {project}: identifier scan")
+    )
+    verify(
+        table,
+        node.policy,
+        identifier_values(
+            vault, node.policy.dataset("identifiers").fields_of_class(FieldClass.DIRECT_IDENTIFIER)
+        ),
+    )
+
+    package = node.send(
+        to,
+        DATASET,
+        table.to_arrow(),
+        notes={"project": project, "linkage_quality": quality, "k_anonymity": asdict(report)},
+    )
+    return Assembled(project, package, table["pseudonym"].n_unique(), table.height, report, quality)
+
+
+def _project_keys(node) -> dict[str, str]:
+    if not node.parts("project_keys"):
+        return {}
+    keys = pl.from_arrow(node.read_dataset("project_keys", purpose="assemble"))
+    return dict(zip(keys["project"].to_list(), keys["key"].to_list(), strict=True))

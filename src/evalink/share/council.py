@@ -1,0 +1,165 @@
+"""The council shares its cohort with the linker: identifiers and attributes, apart.
+
+Each cohort person becomes two records joined only by a random reference number: an
+identifiers record (name, date of birth, sex, address, postcode, NINO if known — the
+policy's allow-list, nothing else) and an attributes record (family reference, cohort,
+dates, headlines, help, costs). The linker keeps the first in its vault and the second
+in its store, so no one holding one half can read the other.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from evalink.errors import InputError
+from evalink.identify.households import address_key
+from evalink.identify.sources import IDENTIFIER_FIELDS
+
+REFERENCE_HEX_DIGITS = 12  # 48 random bits; duplicates are redrawn
+
+
+@dataclass
+class Shared:
+    identifiers: Path
+    attributes: Path
+    persons: int
+    families: int
+
+
+def random_references(n: int, prefix: str) -> list[str]:
+    """n distinct random references. Random, never derived from identifiers: a reference
+    number must reveal nothing and be impossible to recompute from a name."""
+    seen: set[str] = set()
+    out = []
+    while len(out) < n:
+        value = prefix + secrets.token_hex(REFERENCE_HEX_DIGITS // 2).upper()
+        if value not in seen:
+            seen.add(value)
+            out.append(value)
+    return out
+
+
+def _most_common(records: pl.DataFrame, column: str) -> pl.DataFrame:
+    return (
+        records.filter(pl.col(column).is_not_null())
+        .group_by("person_key", column)
+        .agg(pl.len().alias("_n"))
+        .sort(["person_key", "_n", column], descending=[False, True, False])
+        .group_by("person_key", maintain_order=True)
+        .first()
+        .select("person_key", column)
+    )
+
+
+def person_identifiers(records: pl.DataFrame) -> pl.DataFrame:
+    """One identifiers row per person: each field's most common value across services.
+
+    Address and postcode are taken together (the most common pair), so a person is
+    never sent with one service's street and another's postcode.
+    """
+    people = records.select("person_key").unique()
+    for column in ("forename", "surname", "dob", "sex", "nino"):
+        people = people.join(_most_common(records, column), on="person_key", how="left")
+    place = records.with_columns(
+        address_key(pl.col("postcode"), pl.col("address")).alias("_place")
+    ).filter(pl.col("_place").is_not_null())
+    counts = place.group_by("person_key", "_place").agg(
+        pl.len().alias("_n"), pl.col("address").first(), pl.col("postcode").first()
+    )
+    best = (
+        counts.sort(["person_key", "_n", "_place"], descending=[False, True, False])
+        .group_by("person_key", maintain_order=True)
+        .first()
+        .select("person_key", "address", "postcode")
+    )
+    return people.join(best, on="person_key", how="left").select("person_key", *IDENTIFIER_FIELDS)
+
+
+def area_code(postcode: pl.Expr) -> pl.Expr:
+    """The postcode sector ('B69 3'): a small area, never an address."""
+    clean = postcode.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    return pl.when(clean.str.len_chars() >= 5).then(
+        clean.str.slice(0, clean.str.len_chars() - 3) + " " + clean.str.slice(-3, 1)
+    )
+
+
+def cohort_tables(
+    records: pl.DataFrame,
+    persons: pl.DataFrame,
+    families: pl.DataFrame,
+    local_authority: str,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(identifiers, attributes, reference numbers) for every member of a cohort family.
+
+    `records`: the vault's identify_records (person_key + identifiers per record);
+    `persons`: person_key, family_key; `families`: the identify_families table.
+    The third table (person_key → reference_number) stays in the council's vault.
+    """
+    in_cohort = families.filter(pl.col("cohort").is_in(["attached", "eligible_waiting"]))
+    members = (
+        persons.select("person_key", "family_key")
+        .unique()
+        .join(in_cohort, on="family_key", how="inner")
+        .sort("person_key")
+    )
+    family_refs = pl.DataFrame(
+        {
+            "family_key": in_cohort["family_key"].sort(),
+            "family_reference": random_references(in_cohort.height, "F"),
+        }
+    )
+    members = members.join(family_refs, on="family_key").with_columns(
+        pl.Series("reference_number", random_references(members.height, "R"))
+    )
+    ids = person_identifiers(records.join(members.select("person_key"), on="person_key"))
+    identifiers = members.select("person_key", "reference_number").join(ids, on="person_key")
+    dob = pl.col("dob").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    attributes = members.join(
+        ids.select("person_key", "dob", "sex", "postcode"), on="person_key"
+    ).select(
+        "reference_number",
+        "family_reference",
+        "cohort",
+        pl.col("attachment_date").cast(pl.Utf8),
+        dob.dt.year().cast(pl.Utf8).alias("year_of_birth"),
+        "sex",
+        pl.lit(local_authority).alias("local_authority"),
+        area_code(pl.col("postcode")).alias("area_code"),
+        pl.col("headlines").list.join(";").alias("headlines"),
+        pl.when(pl.col("cohort") == "attached").then(pl.lit("keyworker")).alias("help_received"),
+        "keyworker_cost",
+    )
+    references = members.select("person_key", "family_key", "reference_number", "family_reference")
+    return identifiers.drop("person_key"), attributes, references
+
+
+def share(node, to: str = "linker", local_authority: str = "Sandwell") -> Shared:
+    """Split the cohort into identifiers and attributes and seal both for `to`.
+
+    A council shares a cohort once: a second share would give the same people new
+    reference numbers and the linker would hold them twice, so it is refused.
+    """
+    if node.parts("reference_numbers"):
+        raise InputError(
+            f"the cohort was already shared from this node (dataset 'reference_numbers' "
+            f"exists); the packages are in {node.dir / 'outbox'}"
+        )
+    records = pl.from_arrow(node.read_dataset("identify_records", purpose="share"))
+    persons = pl.from_arrow(node.read_dataset("identify_persons", purpose="share"))
+    families = pl.from_arrow(node.read_dataset("identify_families", purpose="share"))
+    identifiers, attributes, references = cohort_tables(records, persons, families, local_authority)
+    node.write_dataset(
+        "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share"
+    )
+    identifiers_path = node.send(to, "identifiers", identifiers.to_arrow())
+    attributes_path = node.send(to, "attributes", attributes.to_arrow())
+    return Shared(
+        identifiers_path,
+        attributes_path,
+        identifiers.height,
+        attributes["family_reference"].n_unique(),
+    )

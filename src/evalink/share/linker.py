@@ -1,0 +1,67 @@
+"""The linker sends each department the identifiers it needs to find people — only the
+fields the department's flow allows — and keeps a record of what it sent to whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from evalink.errors import InputError
+
+
+@dataclass
+class Dispatched:
+    department: str
+    package: Path
+    rows: int
+    fields: list[str]
+
+
+def dispatch(node, departments: list[str]) -> list[Dispatched]:
+    """Seal the vault's identifiers for each department, cut to its flow's allow-list.
+
+    Sending the same identifiers to a department twice would make it hold (and match)
+    everyone twice, so a repeat is refused; new identifiers from a later share go out.
+    """
+    parts = sorted(p.part_id for p in node.parts("identifiers"))
+    if not parts:
+        raise InputError(
+            f"node '{node.party}' holds no identifiers to dispatch; run `evalink receive` first"
+        )
+    identifiers = pl.from_arrow(node.read_dataset("identifiers", purpose="dispatch"))
+    sent_before = _dispatches(node)
+    out = []
+    for department in departments:
+        flows = [
+            f
+            for f in node.policy.flows_to(department)
+            if f.from_ == node.party and f.dataset == "identifiers"
+        ]
+        if not flows:
+            # check_flow names the rule that refuses it.
+            node.policy.check_flow(node.party, department, "identifiers", identifiers.columns)
+        already = sent_before.filter(
+            (pl.col("department") == department) & pl.col("parts").is_in([",".join(parts)])
+        )
+        if already.height:
+            raise InputError(
+                f"these identifiers were already dispatched to '{department}' "
+                f"({already['package'][0]}); refusing to send them twice"
+            )
+        fields = [name for name in flows[0].fields if name in identifiers.columns]
+        package = node.send(department, "identifiers", identifiers.select(fields).to_arrow())
+        out.append(Dispatched(department, package, identifiers.height, fields))
+        record = pa.table(
+            {"department": [department], "parts": [",".join(parts)], "package": [package.name]}
+        )
+        node.write_dataset("dispatches", record, source="dispatch")
+    return out
+
+
+def _dispatches(node) -> pl.DataFrame:
+    if not node.parts("dispatches"):
+        return pl.DataFrame(schema={"department": pl.Utf8, "parts": pl.Utf8, "package": pl.Utf8})
+    return pl.from_arrow(node.read_dataset("dispatches", purpose="dispatch"))
