@@ -8,6 +8,8 @@ department's person the department can return that person's outcome records.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import polars as pl
 
@@ -40,26 +42,32 @@ PROFILES: dict[str, NoiseProfile] = {
 PREFIX = {"dwp": "CIS", "moj": "PNC", "dfe": "UPN"}
 
 
-def person_file(rng: np.random.Generator, world: World, department: str) -> tuple[Records, pl.Series]:
-    """(persons table, record_id per person index)."""
+def person_file(rng: np.random.Generator, world: World, department: str) -> tuple[Records, DeptIds]:
+    """(persons table, the department's record_id and its number per person index)."""
     n = world.people.n
-    ids = record_ids(rng, PREFIX[department], n, width=9)
+    ids, numbers = record_ids(rng, PREFIX[department], n, width=9)
     identifiers = noisy_identifiers(
         rng, np.arange(n), world.people, world.ids, world.addresses, PROFILES[department], SNAPSHOT_DATE
     )
     table = pl.concat([ids.to_frame(), identifiers], how="horizontal")
-    order = np.argsort(ids.to_numpy(), kind="stable")
-    return Records(table[order], np.arange(n)[order]), ids
+    order = np.argsort(numbers, kind="stable")
+    return Records(table[order], np.arange(n)[order]), DeptIds(ids, numbers)
 
 
-def _keyed(ids: pl.Series, person: np.ndarray, fields: dict) -> Records:
-    """An event table keyed by the department's person record_id, sorted by it."""
-    table = pl.DataFrame({"record_id": ids.gather(pl.Series(person.astype(np.int64))), **fields})
-    order = np.lexsort((np.arange(len(person)), table["record_id"].to_numpy()))
+class DeptIds(NamedTuple):
+    ids: pl.Series
+    numbers: np.ndarray
+
+
+def _keyed(dept: DeptIds, person: np.ndarray, fields: dict) -> Records:
+    """An event table keyed by the department's person record_id, sorted by it (stable,
+    so each person's events stay in date order)."""
+    table = pl.DataFrame({"record_id": dept.ids.gather(pl.Series(person.astype(np.int64))), **fields})
+    order = np.argsort(dept.numbers[person], kind="stable")
     return Records(table[order], person[order])
 
 
-def dwp_tables(ids: pl.Series, benefits: dict, employment: dict) -> dict[str, Records]:
+def dwp_tables(ids: DeptIds, benefits: dict, employment: dict) -> dict[str, Records]:
     return {
         "benefit_spells": _keyed(ids, benefits["person"], {
             "benefit": pl.Series(np.array(BENEFITS)[benefits["benefit"]]),
@@ -73,7 +81,7 @@ def dwp_tables(ids: pl.Series, benefits: dict, employment: dict) -> dict[str, Re
     }  # fmt: skip
 
 
-def moj_tables(rng: np.random.Generator, ids: pl.Series, offences: dict) -> dict[str, Records]:
+def moj_tables(rng: np.random.Generator, ids: DeptIds, offences: dict) -> dict[str, Records]:
     """Cautions and convictions only: offences with no further action never reach MoJ."""
     keep = offences["disposal"] > 0
     o = {k: v[keep] for k, v in offences.items()}
@@ -91,7 +99,7 @@ def moj_tables(rng: np.random.Generator, ids: pl.Series, offences: dict) -> dict
     }  # fmt: skip
 
 
-def dfe_tables(ids: pl.Series, attendance: dict, exclusions: dict, ks: dict, episodes: dict) -> dict[str, Records]:
+def dfe_tables(ids: DeptIds, attendance: dict, exclusions: dict, ks: dict, episodes: dict) -> dict[str, Records]:
     t = terms()
     cin = episodes["type"] < 2
     lac = ~cin

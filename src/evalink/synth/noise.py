@@ -83,18 +83,24 @@ _ABBREVIATIONS = (
 def _typo(df: pl.DataFrame, col: str, mask: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:
     """One keyboard-style edit (substitute, delete, insert, transpose) where `mask`.
 
-    The position is materialised first: Polars would otherwise re-evaluate it in
-    every branch.
+    Only the masked rows are edited (a few per cent), then scattered back.
     """
     n = len(mask)
-    length = df[col].str.len_chars().cast(pl.Int64).fill_null(0).to_numpy()
+    pos_u = rng.random(n)
+    op_all = rng.integers(0, 4, size=n)
+    ch_all = _LETTERS[rng.integers(0, 26, size=n)]
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return df
+    sub = df[col].gather(pl.Series(idx))
+    length = sub.str.len_chars().cast(pl.Int64).fill_null(0).to_numpy()
+    keep = length >= 3
+    idx, sub, length = idx[keep], sub.filter(pl.Series(keep)), length[keep]
+    if len(idx) == 0:
+        return df
     # 1 <= pos <= len-1: never touch the first letter, and keep every slice length >= 0.
-    pos = np.clip(np.floor(rng.random(n) * np.maximum(length - 1, 1)).astype(np.int64) + 1, 1, np.maximum(length - 1, 1))
-    op = rng.integers(0, 4, size=n)
-    ch = _LETTERS[rng.integers(0, 26, size=n)]
-    tmp = df.select(pl.col(col).alias("s")).with_columns(
-        _pos=pl.Series(pos), _op=pl.Series(op), _ch=pl.Series(ch), _m=pl.Series(mask & (length >= 3))
-    )
+    pos = np.clip(np.floor(pos_u[idx] * (length - 1)).astype(np.int64) + 1, 1, length - 1)
+    tmp = pl.DataFrame({"s": sub, "_pos": pos, "_op": op_all[idx], "_ch": ch_all[idx]})
     s, p, c = pl.col("s"), pl.col("_pos"), pl.col("_ch")
     head = s.str.slice(0, p)
     edited = (
@@ -103,8 +109,8 @@ def _typo(df: pl.DataFrame, col: str, mask: np.ndarray, rng: np.random.Generator
         .when(pl.col("_op") == 2).then(head + c + s.str.slice(p))
         .otherwise(s.str.slice(0, p - 1) + s.str.slice(p, 1) + s.str.slice(p - 1, 1) + s.str.slice(p + 1))
     )  # fmt: skip
-    out = tmp.select(pl.when(pl.col("_m")).then(edited).otherwise(s).alias(col))
-    return df.with_columns(out[col])
+    new = tmp.select(edited.alias(col))[col]
+    return df.with_columns(df[col].scatter(idx, new))
 
 
 def _names(codes: np.ndarray) -> pl.Series:
@@ -164,8 +170,13 @@ def noisy_identifiers(
 
     hh = people.household[person]
     moved = addresses.moved[hh] & (r() < profile.moved_address)
-    address = np.where(moved, addresses.previous_address[hh], addresses.address[hh])
-    postcode = np.where(moved, addresses.previous_postcode[hh], addresses.postcode[hh])
+    hh_s = pl.Series(hh)
+    address = addresses.series("address").gather(hh_s).zip_with(
+        pl.Series(~moved), addresses.series("previous_address").gather(hh_s)
+    )
+    postcode = addresses.series("postcode").gather(hh_s).zip_with(
+        pl.Series(~moved), addresses.series("previous_postcode").gather(hh_s)
+    )
 
     df = pl.DataFrame(
         {
@@ -174,8 +185,8 @@ def noisy_identifiers(
             "surname": _names(sn),
             "surname2": _names(sn2),
             "religious": _names(religious),
-            "address": pl.Series(address, dtype=pl.String),
-            "postcode": pl.Series(postcode, dtype=pl.String),
+            "address": address,
+            "postcode": postcode,
         }
     )
     df = df.with_columns(

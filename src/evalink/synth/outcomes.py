@@ -42,13 +42,13 @@ class Hazard:
 
 
 HAZARDS: dict[str, Hazard] = {
-    "asb": Hazard(0.00168, 1.3, 10, 80, female=0.6),
-    "juvenile_offence": Hazard(0.00336, 1.4, 10, 18, female=0.35),
-    "adult_offence": Hazard(0.00224, 1.4, 18, 80, female=0.3),
+    "asb": Hazard(0.0012, 1.5, 10, 80, female=0.6),
+    "juvenile_offence": Hazard(0.0012, 1.9, 10, 18, female=0.35),
+    "adult_offence": Hazard(0.0008, 1.9, 18, 80, female=0.3),
     "domestic_abuse": Hazard(0.00128, 1.4, 16, 80, female=1.5),
-    "cin": Hazard(0.00112, 1.5, 0, 18),
-    "cpp": Hazard(0.000448, 1.6, 0, 18),
-    "lac": Hazard(0.000224, 1.7, 0, 18),
+    "cin": Hazard(0.0006, 1.8, 0, 18),
+    "cpp": Hazard(0.0002, 2.0, 0, 18),
+    "lac": Hazard(7e-05, 2.2, 0, 18),
     "mental_health": Hazard(0.0028, 1.1, 16, 80),
     "substance_misuse": Hazard(0.00084, 1.4, 16, 80, female=0.5),
     "vulnerable_new_mother": Hazard(0.00168, 1.3, 16, 25, female=1.0),  # women only
@@ -65,7 +65,7 @@ DURATIONS = {
 }  # fmt: skip
 # What happens after an offence, and after a conviction.
 DISPOSAL_P = {"no_further_action": 0.35, "caution": 0.25, "conviction": 0.40}
-CUSTODY_P = {"adult": 0.22, "juvenile": 0.10}
+CUSTODY_P = {"adult": 0.30, "juvenile": 0.20}
 OTHER_SENTENCE_P = {"community": 0.45, "fine": 0.40, "discharge": 0.15}  # of non-custodial
 PERMANENT_EXCLUSION_SHARE = 0.03
 # Universal Credit replaced JSA for new jobseekers gradually.

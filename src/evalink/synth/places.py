@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from evalink.synth.names import tables
 
@@ -51,6 +52,13 @@ class Addresses:
     previous_postcode: np.ndarray
     moved: np.ndarray
     in_council_area: np.ndarray
+
+    def series(self, name: str) -> pl.Series:
+        """A column as a Polars string Series, converted once and cached."""
+        cache = self.__dict__.setdefault("_series", {})
+        if name not in cache:
+            cache[name] = pl.Series(getattr(self, name).astype(str), dtype=pl.String)
+        return cache[name]
 
 
 def _units(rng: np.random.Generator, districts, n_units: int):

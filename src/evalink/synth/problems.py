@@ -22,7 +22,7 @@ MIN_HEADLINES = 2
 # Persistent absence: a pupil missing at least this share of sessions over the baseline.
 PERSISTENT_ABSENCE = 0.15
 # P(attached | eligible) = logistic(a + b*(headlines - 2) + c*children_need_help).
-SELECT_INTERCEPT = -0.1
+SELECT_INTERCEPT = -0.6
 SELECT_PER_HEADLINE = 0.7
 SELECT_CHILDREN_NEED_HELP = 0.8
 # Keyworker cost per attached family: lognormal around this median, plus per headline.

@@ -31,14 +31,16 @@ class Records:
     person: np.ndarray  # int64, aligned with table rows; -1 for rows that are not a person
 
 
-def record_ids(rng: np.random.Generator, prefix: str, n: int, width: int = 8) -> pl.Series:
-    """n distinct ids like 'POL00412345', numbered in a random order.
+def record_ids(rng: np.random.Generator, prefix: str, n: int, width: int = 8) -> tuple[pl.Series, np.ndarray]:
+    """n distinct ids like 'POL00412345' and their numbers, numbered in a random order.
 
     Numbers come from a random permutation so an id says nothing about who or when;
-    tables are sorted by id, so row order says nothing either.
+    tables are sorted by id (that is, by number: the width is fixed), so row order says
+    nothing either.
     """
     width = max(width, len(str(max(n - 1, 0))))
-    return prefixed(prefix, rng.permutation(n), width).alias("record_id")
+    numbers = rng.permutation(n)
+    return prefixed(prefix, numbers, width).alias("record_id"), numbers
 
 
 def prefixed(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
@@ -85,11 +87,11 @@ def per_person_copies(
 def finish(rng: np.random.Generator, prefix: str, identifiers: pl.DataFrame | None, fields: pl.DataFrame, person: np.ndarray) -> Records:
     """Add record ids, put identifier columns first, sort by record id."""
     n = fields.height
-    ids = record_ids(rng, prefix, n)
+    ids, numbers = record_ids(rng, prefix, n)
     parts = [ids.to_frame()]
     if identifiers is not None:
         parts.append(identifiers)
     parts.append(fields)
     table = pl.concat(parts, how="horizontal")
-    order = np.argsort(ids.to_numpy(), kind="stable")
+    order = np.argsort(numbers, kind="stable")
     return Records(table[order], person[order])
