@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -48,7 +49,7 @@ from evalink.node import package as pkg
 from evalink.node.keyring import KeyRing
 from evalink.node.store import attach, connect
 from evalink.node.trust import PartyKeys, parse_public_key_document, public_key_document
-from evalink.policy import Policy, load_policy
+from evalink.policy import Policy, load_policy, parse_policy
 from evalink.policy.spec import SafeguardKind
 
 NODE_FORMAT = "evalink-node/1"
@@ -145,7 +146,7 @@ def init_node(
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise InputError(f"{directory}: already exists and is not empty")
-    policy = load_policy(policy_path)
+    policy = _policy_at(Path(policy_path))
     party_spec = policy.party(party)
     policy_text = Path(policy_path).read_text(encoding="utf-8")
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +243,7 @@ class Node:
                     f"{directory}: node.json names party '{party}' but the key ring was made "
                     f"for '{ring.config.get('party')}' (altered)"
                 )
-            policy = load_policy(directory / "policy.yaml")
+            policy = _policy_at(directory / "policy.yaml")
             if policy.fingerprint != ring.config.get("policy_fingerprint"):
                 raise EvalinkError(
                     f"{directory}/policy.yaml has changed since the node was created "
@@ -811,13 +812,27 @@ def deliver(source: Path | str, target: Path | str) -> list[Path]:
     return delivered
 
 
+_POLICIES: dict[str, Policy] = {}
+
+
+def _policy_at(path: Path) -> Policy:
+    """Load a policy, parsing each distinct text once per process: every command opens
+    its node, and a process running several nodes (tests, the demo) opens many."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return load_policy(path)  # for its error message
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if key not in _POLICIES:
+        _POLICIES[key] = parse_policy(text, source=str(path))
+    return _POLICIES[key]
+
+
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def _file_sha256(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
