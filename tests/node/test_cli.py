@@ -135,3 +135,17 @@ def test_a_public_key_file_altered_in_transit_is_refused(two_nodes, tmp_path, ev
     key_file = tmp_path / "linker.pub.json"
     key_file.write_text(key_file.read_text().replace('"party": "linker"', '"party": "dwp"'))
     assert "altered" in one_line_error(evalink_cli("node", "trust", council, key_file))
+
+
+def test_without_the_environment_variable_the_passphrase_is_prompted_for(tmp_path, evalink_cli,
+                                                                        monkeypatch):
+    monkeypatch.delenv("EVALINK_PASSPHRASE")
+    secret = "prompted passphrase 123"
+    created = evalink_cli("node", "init", tmp_path / "dfe", "--party", "dfe", "--policy",
+                          EXAMPLE_POLICY, input=f"{secret}\n{secret}\n")
+    assert created.exit_code == 0, created.output
+    assert secret not in created.output
+    wrong = evalink_cli("audit", "verify", "--node", tmp_path / "dfe", input="nope nope nope\n")
+    assert wrong.exit_code == 2 and "wrong passphrase" in wrong.output
+    right = evalink_cli("audit", "verify", "--node", tmp_path / "dfe", input=f"{secret}\n")
+    assert right.exit_code == 0 and "intact" in right.output
