@@ -9,9 +9,9 @@ records of one table (several local services) into persons.
 
 from __future__ import annotations
 
-from evalink.link.pipeline import LinkResult, run
+from evalink.link.pipeline import LinkResult, run, write_links
 from evalink.link.standardise import CONTRACT_COLUMNS, standardise
 
 link = run
 
-__all__ = ["CONTRACT_COLUMNS", "LinkResult", "link", "standardise"]
+__all__ = ["CONTRACT_COLUMNS", "LinkResult", "link", "standardise", "write_links"]

@@ -105,9 +105,24 @@ def run(
         predictions = linker.inference.predict(threshold_match_probability=1e-4)
         scored = _as_polars(
             predictions,
-            ["record_id_l", "record_id_r", "source_dataset_l", "match_weight", "match_probability"],
+            [
+                "record_id_l",
+                "record_id_r",
+                "source_dataset_l",
+                "match_weight",
+                "match_probability",
+                *model.GAMMAS,
+            ],
         )
         scored = _orient(scored)
+        # Guard against twins where the data has twins: in files built from households
+        # (every council and department file) siblings with one birthday are common; in
+        # a file of unrelated people (FEBRL) the guard would only refuse true matches
+        # whose forename was mistyped beyond recognition. UK files hold about twenty
+        # such households per 10,000 records; chance alone gives far fewer than one.
+        twins = model.same_birthday_siblings(left_std) + model.same_birthday_siblings(right_std)
+        if twins * 10_000 >= left_std.height + right_std.height:
+            scored = model.veto_household_siblings(scored)
 
         progress("assigning one to one")
         prior = linker._settings_obj._probability_two_random_records_match
@@ -222,6 +237,7 @@ def _orient(scored: pl.DataFrame) -> pl.DataFrame:
         .alias("right_id"),
         pl.col("match_weight").cast(pl.Float64),
         pl.col("match_probability").cast(pl.Float64),
+        *[pl.col(g) for g in scored.columns if g.startswith("gamma_")],
     )
 
 
@@ -248,3 +264,19 @@ def _with_deterministic(scored: pl.DataFrame, deterministic: pl.DataFrame) -> pl
         .otherwise(pl.col("match_weight"))
         .alias("match_weight"),
     )
+
+
+def write_links(result: LinkResult, path: Any) -> None:
+    """Write the links table in the contract's schema, atomically."""
+    from evalink.files import write_table
+
+    table = (
+        result.links.select(
+            pl.col("left_id").cast(pl.String),
+            pl.col("right_id").cast(pl.String),
+            pl.col("match_probability").cast(pl.Float64),
+        )
+        .to_arrow()
+        .cast(LINK_SCHEMA)
+    )
+    write_table(table, path)

@@ -40,7 +40,9 @@ def precision_recall_curve(assigned: pl.DataFrame) -> pl.DataFrame:
 
 
 def choose_threshold(assigned: pl.DataFrame, min_precision: float) -> ThresholdChoice:
-    curve = precision_recall_curve(assigned)
+    # Pairs with equal probability are accepted or refused together: judge each
+    # threshold by the last of its ties.
+    curve = precision_recall_curve(assigned).unique("threshold", keep="last", maintain_order=True)
     eligible = curve.filter(
         (pl.col("estimated_precision") >= min_precision) & (pl.col("threshold") >= FLOOR)
     )

@@ -104,14 +104,28 @@ _M_FLOOR = 0.002
 _U_FLOOR = 1e-5
 
 
+# A level never seen among the training block's matches (a nickname, a name swap in
+# clean data) is rare among matches but not impossible: it gets a small m rather than
+# Splink's generic default, which is tuned for agreement levels of any strength.
+_M_UNSEEN_AGREEMENT = 0.01
+
+
 def regularise(linker: Any) -> None:
     for comparison in linker._settings_obj.comparisons:
-        for level in comparison._comparison_levels_excluding_null:
+        levels = comparison._comparison_levels_excluding_null
+        for level in levels:
             m, u = level.m_probability, level.u_probability
-            if isinstance(m, float) and m < _M_FLOOR:
-                level.m_probability = _M_FLOOR
-            if isinstance(u, float) and u < _U_FLOOR:
-                level.u_probability = _U_FLOOR
+            seen_m, seen_u = level._has_estimated_m_values, level._has_estimated_u_values
+            if not seen_m and not seen_u:
+                # Never observed at all: the level carries no evidence either way.
+                level.m_probability = level.u_probability = _M_UNSEEN_AGREEMENT
+                continue
+            u = max(float(u), _U_FLOOR) if seen_u and u is not None else _U_FLOOR
+            if not seen_m:
+                # Unseen among matches: a little evidence at most (weight ≤ 5 bits).
+                m = _M_FLOOR if level._is_else_level else min(_M_UNSEEN_AGREEMENT, 32 * u)
+            level.m_probability = max(float(m), _M_FLOOR)
+            level.u_probability = u
 
 
 def _em(training: Any, rule: Any, max_pairs: float) -> None:
