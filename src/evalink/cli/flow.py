@@ -1,0 +1,156 @@
+"""The flow between parties: `share` (council), `dispatch` (linker), `match` (department),
+`assemble` (linker) and `export` (any party reading its own data out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from evalink.cli.app import app, console
+from evalink.cli.node import open_node
+from evalink.errors import InputError
+
+NodeDir = typer.Option(..., "--node", help="The node's directory.", show_default=False)
+
+
+def _require_party(node, allowed: tuple[str, ...], command: str) -> None:
+    if node.party not in allowed and not (
+        "department" in allowed and node.policy.party(node.party).department
+    ):
+        raise InputError(f"{node.dir}: `{command}` is not a step party '{node.party}' takes")
+
+
+@app.command("share")
+def share(
+    node_dir: Path = NodeDir,
+    to: str = typer.Option("linker", "--to", help="The trusted third party."),
+    local_authority: str = typer.Option(
+        "Sandwell", "--local-authority", help="Area name sent instead of addresses."
+    ),
+) -> None:
+    """Council: split the cohort into identifiers and attributes, two sealed packages."""
+    from evalink.share import share as run_share
+
+    with open_node(node_dir) as node:
+        _require_party(node, ("council",), "share")
+        shared = run_share(node, to=to, local_authority=local_authority)
+    console.print(
+        f"shared {shared.persons:,} persons in {shared.families:,} families with '{to}'",
+        highlight=False,
+    )
+    console.print(f"wrote {shared.identifiers}\nwrote {shared.attributes}", highlight=False)
+
+
+@app.command("dispatch")
+def dispatch(
+    node_dir: Path = NodeDir,
+    to: str = typer.Option(..., "--to", help="Departments, comma-separated: dwp,moj,dfe."),
+) -> None:
+    """Linker: send each department the identifier fields its flow allows."""
+    from evalink.share import dispatch as run_dispatch
+
+    departments = [d.strip() for d in to.split(",") if d.strip()]
+    if not departments:
+        raise InputError("--to: name at least one department")
+    with open_node(node_dir) as node:
+        _require_party(node, ("linker",), "dispatch")
+        for sent in run_dispatch(node, departments):
+            console.print(
+                f"{sent.department}: {sent.rows:,} identifiers ({', '.join(sent.fields)}) → {sent.package}",
+                highlight=False,
+            )
+
+
+@app.command("match")
+def match(
+    node_dir: Path = NodeDir,
+    population: Path = typer.Option(..., "--population", help="The department's own records."),
+    outcomes: Path = typer.Option(
+        Path("examples/outcomes-synth.yaml"),
+        "--outcomes",
+        help="How its tables become outcome records.",
+    ),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+    min_precision: float = typer.Option(
+        0.995, "--min-precision", help="Estimated precision to keep."
+    ),
+) -> None:
+    """Department: link the identifiers received to its records; return outcomes by reference number."""
+    from evalink.match import match as run_match
+
+    with open_node(node_dir) as node:
+        _require_party(node, ("department",), "match")
+        with console.status("matching"):
+            matched = run_match(
+                node, population, outcomes, engine=engine, min_precision=min_precision
+            )
+    q = matched.quality
+    console.print(
+        f"matched {matched.matched:,} of {matched.identifiers:,} (rate {q['match_rate']:.3f}, "
+        f"estimated precision {q['estimated_precision']:.4f}); {matched.outcome_rows:,} "
+        f"{matched.dataset} rows → {matched.package}",
+        highlight=False,
+    )
+
+
+@app.command("assemble")
+def assemble(
+    node_dir: Path = NodeDir,
+    project: str = typer.Option(
+        ..., "--project", help="Project name; each gets its own pseudonyms."
+    ),
+    to: str = typer.Option("research", "--to", help="The researchers' party."),
+) -> None:
+    """Linker: join, pseudonymise, de-identify, verify and seal the research dataset."""
+    from evalink.assemble import assemble as run_assemble
+
+    with open_node(node_dir) as node:
+        _require_party(node, ("linker",), "assemble")
+        with console.status("assembling"):
+            done = run_assemble(node, project, to=to)
+    report = done.anonymity
+    console.print(
+        f"project '{done.project}': {done.persons:,} persons, {done.rows:,} rows; "
+        f"k={report.k} on {', '.join(report.quasi_identifiers)}; "
+        f"generalised: {', '.join(report.steps_applied) or 'nothing needed'}; "
+        f"{report.rows_suppressed:,} rows suppressed → {done.package}",
+        highlight=False,
+    )
+
+
+@app.command("export")
+def export(
+    node_dir: Path = NodeDir,
+    dataset: str | None = typer.Option(None, "--dataset", help="Dataset to read out."),
+    out: Path | None = typer.Option(None, "--out", help="Parquet or CSV, by extension."),
+    list_: bool = typer.Option(False, "--list", help="List the datasets this node holds."),
+) -> None:
+    """Read a node's own data out (audited), or list what it holds."""
+    from rich.table import Table
+
+    with open_node(node_dir) as node:
+        if list_:
+            table = Table(title=f"datasets held by '{node.party}'")
+            for column in ("dataset", "location", "parts", "rows", "destroy by"):
+                table.add_column(column)
+            for name, parts in sorted(node.datasets().items()):
+                dates = sorted({str(p.destroy_by) for p in parts if p.destroy_by})
+                table.add_row(
+                    name,
+                    parts[0].location,
+                    str(len(parts)),
+                    f"{sum(p.rows for p in parts):,}",
+                    ", ".join(dates) or "-",
+                )
+            console.print(table)
+            return
+        if dataset is None or out is None:
+            raise InputError("export needs --dataset and --out (or --list)")
+        from evalink.files import table_format, write_table
+
+        table_format(out)  # refuse a bad extension before reading anything
+        data = node.read_dataset(dataset, purpose="export")
+        write_table(data, out)
+        node.audit.record("export", dataset=dataset, rows=data.num_rows, file=out.name)
+    console.print(f"wrote {data.num_rows:,} rows of '{dataset}' to {out}", highlight=False)
