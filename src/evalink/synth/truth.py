@@ -61,6 +61,35 @@ def persons_table(world: World, records: dict[str, Records]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def identities_table(world: World) -> pl.DataFrame:
+    """Each person's true identifiers, for measuring noise and debugging linkage."""
+    from evalink.synth.noise import _names
+
+    people, ids, addr = world.people, world.ids, world.addresses
+    hh = pl.Series(people.household)
+    surname = _names(ids.surname)
+    second = _names(ids.surname2)
+    return pl.DataFrame(
+        {
+            "person_id": person_ids(people.n),
+            "family_id": family_ids(people.household, people.n_council_households),
+            "naming_group": pl.Series(np.array(NAMING_GROUPS)[ids.group]),
+            "role": pl.Series(np.array(ROLE_NAMES)[people.role]),
+            "forename": _names(ids.forename),
+            "middle_name": _names(ids.middle),
+            "called_name": _names(ids.alt_forename),
+            "surname": pl.select(pl.when(pl.lit(second).is_null()).then(pl.lit(surname)).otherwise(pl.lit(surname) + "-" + pl.lit(second))).to_series(),
+            "other_surname": _names(ids.alt_surname),
+            "dob": pl.Series(iso(people.dob)),
+            "sex": pl.Series(np.where(people.male, "M", "F")),
+            "nino": pl.Series(ids.nino.astype(str)).set(pl.Series(ids.nino == ""), None),
+            "address": addr.series("address").gather(hh),
+            "postcode": addr.series("postcode").gather(hh),
+            "twin": pl.Series(people.twin),
+        }
+    )
+
+
 def families_table(world: World, cohort: Cohort) -> pl.DataFrame:
     people = world.people
     n = people.n_council_households

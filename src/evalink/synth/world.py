@@ -46,7 +46,7 @@ from evalink.synth.outcomes import (
 from evalink.synth.places import make_addresses
 from evalink.synth.problems import headlines, select_cohort
 from evalink.synth.records import Records, World
-from evalink.synth.truth import families_table, persons_table
+from evalink.synth.truth import families_table, identities_table, persons_table
 
 STEPS = (
     "people", "baseline events", "cohort", "follow-up events", "council sources",
@@ -259,6 +259,10 @@ def generate(
         _write(truth_tables, tmp / "truth/persons.parquet")
         rows["truth/persons.parquet"] = truth_tables.height
         del truth_tables
+        ident = identities_table(world)
+        _write(ident, tmp / "truth/identities.parquet")
+        rows["truth/identities.parquet"] = ident.height
+        del ident
         fam = families_table(world, cohort)
         _write(fam, tmp / "truth/families.parquet")
         rows["truth/families.parquet"] = fam.height
