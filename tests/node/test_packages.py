@@ -241,3 +241,20 @@ def test_sealing_streams_in_chunks(council_linker):
                             signing_key=council.keyring.signing_key, recipient="linker",
                             recipient_key=keys.encryption_key())
     assert manifest["chunks"] > 1 and manifest["rows"] == 120_000
+
+
+def test_notes_travel_encrypted_with_a_package_and_reach_the_recipient(council_linker, people):
+    with council_linker.open("council") as council:
+        council.send("linker", "identifiers", people, notes={"batch": {"families": 12}})
+    deliver(council_linker.dirs["council"], council_linker.dirs["linker"])
+    with council_linker.open("linker") as linker:
+        assert linker.receive()[0].ok
+        assert linker.package_notes("identifiers") == {"batch": {"families": 12}}
+        assert linker.package_notes("attributes") == {}
+
+
+def test_notes_may_not_carry_personal_data(council_linker, people):
+    from evalink.errors import InputError
+
+    with council_linker.open("council") as council, pytest.raises(InputError, match="surname"):
+        council.send("linker", "identifiers", people, notes={"example": {"surname": "x"}})

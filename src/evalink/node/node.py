@@ -72,7 +72,11 @@ CREATE TABLE IF NOT EXISTS catalog.destroyed (
     reason VARCHAR);
 CREATE TABLE IF NOT EXISTS catalog.audit_anchor (
     id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR NOT NULL);
+ALTER TABLE catalog.parts ADD COLUMN IF NOT EXISTS notes VARCHAR;
 """
+# Notes travel with a package for the recipient's software (e.g. linkage quality):
+# aggregates only, JSON, small.
+_MAX_NOTES_BYTES = 64 * 1024
 
 
 def utc_now() -> datetime:
@@ -384,6 +388,16 @@ class Node:
             held.setdefault(part.dataset, []).append(part)
         return held
 
+    def package_notes(self, dataset: str) -> dict[str, Any]:
+        """The notes that came with the most recently received part of `dataset` ({} if
+        none)."""
+        row = self._con.execute(
+            "SELECT notes FROM catalog.parts WHERE dataset = ? AND package_id IS NOT NULL "
+            "ORDER BY stored_at DESC, part_id DESC LIMIT 1",
+            [dataset],
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def _location(self, dataset: str, fields: list[str], vault: bool | None) -> str:
         """Vault for datasets the policy keeps in a vault, and for anything carrying a
         direct identifier; refused outright at a party with no vault."""
@@ -458,10 +472,13 @@ class Node:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
-                "INSERT INTO catalog.parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO catalog.parts (part_id, dataset, location, fields, rows, sha256, "
+                "stored_at, received, destroy_by, package_id, sender, source, notes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [part.part_id, part.dataset, part.location, json.dumps(part.fields), part.rows,
                  part.sha256, self._clock(), part.received, part.destroy_by,
-                 package["package_id"] if package else None, part.sender, source],
+                 package["package_id"] if package else None, part.sender, source,
+                 json.dumps(package["notes"]) if package and package.get("notes") else None],
             )
             if package is not None:
                 con.execute(
@@ -622,9 +639,19 @@ class Node:
     # --- sending and receiving ------------------------------------------------------
 
     def send(
-        self, to: str, dataset: str, data: pa.Table | Path | str, *, purpose: str | None = None
+        self,
+        to: str,
+        dataset: str,
+        data: pa.Table | Path | str,
+        *,
+        purpose: str | None = None,
+        notes: dict[str, Any] | None = None,
     ) -> Path:
-        """Check the policy, seal `data` for `to`, write it to the outbox; returns its path."""
+        """Check the policy, seal `data` for `to`, write it to the outbox; returns its path.
+
+        `notes` (aggregates such as linkage quality, never personal data) travel encrypted
+        in the manifest; the recipient reads them with `package_notes(dataset)`."""
+        notes = _checked_notes(notes)
         if isinstance(data, (str, Path)):
             source_name = Path(data).name
             table = read_table(data, all_strings=True)
@@ -655,6 +682,8 @@ class Node:
             "policy_version": self.policy.version,
             "policy_fingerprint": self.policy.fingerprint,
         }
+        if notes:
+            manifest["notes"] = notes
         stamp = self._clock().strftime("%Y%m%dT%H%M%SZ")
         out = self.dir / "outbox" / (
             f"{stamp}-{self.party}-to-{to}-{dataset}-{secrets.token_hex(4)}{pkg.SUFFIX}"
@@ -668,7 +697,7 @@ class Node:
         self.audit.record(
             "send", package=full["package_id"], to=to, dataset=dataset, flow=flow.id,
             fields=fields, rows=full["rows"], sha256=full["sha256"], file=out.name,
-            source=source_name,
+            source=source_name, notes=sorted(notes) if notes else None,
         )
         return out
 
@@ -720,6 +749,7 @@ class Node:
             package_info = {
                 "package_id": manifest["package_id"], "sha256": manifest["sha256"],
                 "sender": sender, "file_sha256": _file_sha256(path),
+                "notes": _checked_notes(manifest.get("notes")),
             }
             part = self._write_part(
                 dataset, opened.reader(), location, received=received, destroy_by=destroy_by,
@@ -812,6 +842,36 @@ def deliver(source: Path | str, target: Path | str) -> list[Path]:
     return delivered
 
 
+def _checked_notes(notes: Any) -> dict[str, Any]:
+    """Notes must be a small JSON object without keys named after identifier fields."""
+    if not notes:
+        return {}
+    if not isinstance(notes, dict):
+        raise InputError("package notes must be a mapping")
+    try:
+        text = json.dumps(notes, sort_keys=True)
+    except (TypeError, ValueError):
+        raise InputError("package notes must be plain JSON values") from None
+    if len(text) > _MAX_NOTES_BYTES:
+        raise InputError(f"package notes are larger than {_MAX_NOTES_BYTES // 1024} KiB")
+
+    def keys(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield str(key)
+                yield from keys(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from keys(inner)
+
+    bad = sorted(set(keys(notes)) & _PERSONAL_KEYS)
+    if bad:
+        raise InputError(f"package notes may not carry personal data ({', '.join(bad)})")
+    return notes
+
+
+_PERSONAL_KEYS = {"forename", "surname", "name", "dob", "date_of_birth", "nino", "address",
+                  "postcode"}
 _POLICIES: dict[str, Policy] = {}
 
 
