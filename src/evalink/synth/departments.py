@@ -4,11 +4,19 @@ Each department has a person file (`persons.parquet`, the linkage contract's col
 one row per person, `record_id` being the department's own person reference) and event
 tables keyed by that `record_id`, so that once a cohort member is matched to a
 department's person the department can return that person's outcome records.
+
+At national scale these tables have tens of millions of rows, so they are built and
+written in fixed-size parts (the part size is a constant, so the bytes do not depend
+on the machine). A department's record number is the row's position in its sorted
+person file: output row k holds the person perm[k], so the file is sorted by id by
+construction and each part can be made on its own.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,7 +24,9 @@ import polars as pl
 from evalink.synth.calendar import SNAPSHOT_DATE
 from evalink.synth.noise import NoiseProfile, noisy_identifiers
 from evalink.synth.outcomes import BENEFITS, DISPOSALS, SENTENCES, terms
-from evalink.synth.records import Records, World, dates, prefixed, record_ids
+from evalink.synth.records import World, dates, prefixed
+
+PART_ROWS = 1 << 21  # rows per part written; fixed, so output bytes never depend on memory
 
 PROFILES: dict[str, NoiseProfile] = {
     # DWP's Customer Information System: NINO-keyed, capitals, old surnames kept.
@@ -40,94 +50,162 @@ PROFILES: dict[str, NoiseProfile] = {
     ),
 }  # fmt: skip
 PREFIX = {"dwp": "CIS", "moj": "PNC", "dfe": "UPN"}
+ID_WIDTH = 9
 
 
-def person_file(rng: np.random.Generator, world: World, department: str) -> tuple[Records, DeptIds]:
-    """(persons table, the department's record_id and its number per person index)."""
+@dataclass
+class PersonFile:
+    """A department's person file, to be written part by part."""
+
+    department: str
+    world: World
+    rng: np.random.Generator
+    perm: np.ndarray  # output row k holds person perm[k]
+    numbers: np.ndarray  # per person: the department's record number
+
+    @property
+    def rows(self) -> int:
+        return len(self.perm)
+
+    def record_id(self, person: np.ndarray) -> pl.Series:
+        return prefixed(PREFIX[self.department], self.numbers[person], ID_WIDTH).alias("record_id")
+
+    def parts(self) -> Iterator[pl.DataFrame]:
+        for start in range(0, self.rows, PART_ROWS):
+            who = self.perm[start : start + PART_ROWS]
+            identifiers = noisy_identifiers(
+                self.rng, who, self.world.people, self.world.ids, self.world.addresses,
+                PROFILES[self.department], SNAPSHOT_DATE,
+            )  # fmt: skip
+            yield pl.concat([self.record_id(who).to_frame(), identifiers], how="horizontal")
+
+
+def person_file(rng: np.random.Generator, noise_rng: np.random.Generator, world: World, department: str) -> PersonFile:
     n = world.people.n
-    ids, numbers = record_ids(rng, PREFIX[department], n, width=9)
-    identifiers = noisy_identifiers(
-        rng, np.arange(n), world.people, world.ids, world.addresses, PROFILES[department], SNAPSHOT_DATE
-    )
-    table = pl.concat([ids.to_frame(), identifiers], how="horizontal")
-    order = np.argsort(numbers, kind="stable")
-    return Records(table[order], np.arange(n)[order]), DeptIds(ids, numbers)
+    perm = rng.permutation(n)
+    numbers = np.empty(n, dtype=np.int64)
+    numbers[perm] = np.arange(n)
+    return PersonFile(department, world, noise_rng, perm, numbers)
 
 
-class DeptIds(NamedTuple):
-    ids: pl.Series
-    numbers: np.ndarray
+@dataclass
+class Column:
+    """One column of an event table, kept as arrays until its part is built."""
+
+    kind: str  # 'date', 'open_date', 'label', 'int', 'float', 'bool', 'ref'
+    values: np.ndarray
+    labels: tuple[str, ...] = ()
+    prefix: str = ""
+
+    def build(self, idx: np.ndarray, name: str) -> pl.Series:
+        v = self.values[idx]
+        if self.kind in ("date", "open_date"):
+            return dates(v, open_ended=self.kind == "open_date").alias(name)
+        if self.kind == "label":
+            s = pl.Series(name, np.array(self.labels)[np.maximum(v, 0)])
+            return s.set(pl.Series(v < 0), None) if (v < 0).any() else s
+        if self.kind == "ref":
+            return prefixed(self.prefix, v, ID_WIDTH).alias(name)
+        if self.kind == "int":
+            return pl.Series(name, v.astype(np.int32))
+        return pl.Series(name, v)
 
 
-def _keyed(dept: DeptIds, person: np.ndarray, fields: dict) -> Records:
+@dataclass
+class EventTable:
     """An event table keyed by the department's person record_id, sorted by it (stable,
-    so each person's events stay in date order)."""
-    table = pl.DataFrame({"record_id": dept.ids.gather(pl.Series(person.astype(np.int64))), **fields})
-    order = np.argsort(dept.numbers[person], kind="stable")
-    return Records(table[order], person[order])
+    so each person's events keep their order)."""
+
+    file: PersonFile
+    person: np.ndarray
+    columns: dict[str, Column] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.order = np.argsort(self.file.numbers[self.person], kind="stable")
+
+    @property
+    def rows(self) -> int:
+        return len(self.person)
+
+    def parts(self) -> Iterator[pl.DataFrame]:
+        if self.rows == 0:
+            yield self._frame(self.order)
+        for start in range(0, self.rows, PART_ROWS):
+            yield self._frame(self.order[start : start + PART_ROWS])
+
+    def _frame(self, idx: np.ndarray) -> pl.DataFrame:
+        cols: dict[str, Any] = {"record_id": self.file.record_id(self.person[idx])}
+        for name, col in self.columns.items():
+            cols[name] = col.build(idx, name)
+        return pl.DataFrame(cols)
 
 
-def dwp_tables(ids: DeptIds, benefits: dict, employment: dict) -> dict[str, Records]:
+def _academic_years() -> tuple[str, ...]:
+    return tuple(f"{y}/{str(y + 1)[2:]}" for y in range(2000, 2030))
+
+
+def dwp_tables(f: PersonFile, benefits: dict, employment: dict) -> dict[str, EventTable]:
     return {
-        "benefit_spells": _keyed(ids, benefits["person"], {
-            "benefit": pl.Series(np.array(BENEFITS)[benefits["benefit"]]),
-            "start_date": dates(benefits["day"]),
-            "end_date": dates(benefits["end"], open_ended=True),
+        "benefit_spells": EventTable(f, benefits["person"], {
+            "benefit": Column("label", benefits["benefit"], BENEFITS),
+            "start_date": Column("date", benefits["day"]),
+            "end_date": Column("open_date", benefits["end"]),
         }),
-        "employment_spells": _keyed(ids, employment["person"], {
-            "start_date": dates(employment["day"]),
-            "end_date": dates(employment["end"], open_ended=True),
+        "employment_spells": EventTable(f, employment["person"], {
+            "start_date": Column("date", employment["day"]),
+            "end_date": Column("open_date", employment["end"]),
         }),
     }  # fmt: skip
 
 
-def moj_tables(rng: np.random.Generator, ids: DeptIds, offences: dict) -> dict[str, Records]:
+def moj_tables(rng: np.random.Generator, f: PersonFile, offences: dict) -> dict[str, EventTable]:
     """Cautions and convictions only: offences with no further action never reach MoJ."""
     keep = offences["disposal"] > 0
     o = {k: v[keep] for k, v in offences.items()}
-    sentence = pl.Series(np.array(("", *SENTENCES))[o["sentence"] + 1]).set(pl.Series(o["sentence"] < 0), None)
     return {
-        "offences": _keyed(ids, o["person"], {
-            "offence_ref": prefixed("OFF", rng.permutation(len(o["person"])), 9),
-            "offence_date": dates(o["day"]),
-            "juvenile": pl.Series(o["juvenile"]),
-            "disposal": pl.Series(np.array(DISPOSALS)[o["disposal"]]),
-            "disposal_date": dates(o["disposal_day"]),
-            "sentence": sentence,
-            "custody_days": pl.Series(o["custody_days"].astype(np.int32)),
+        "offences": EventTable(f, o["person"], {
+            "offence_ref": Column("ref", rng.permutation(len(o["person"])), prefix="OFF"),
+            "offence_date": Column("date", o["day"]),
+            "juvenile": Column("bool", o["juvenile"]),
+            "disposal": Column("label", o["disposal"], DISPOSALS),
+            "disposal_date": Column("date", o["disposal_day"]),
+            "sentence": Column("label", o["sentence"], SENTENCES),
+            "custody_days": Column("int", o["custody_days"]),
         }),
     }  # fmt: skip
 
 
-def dfe_tables(ids: DeptIds, attendance: dict, exclusions: dict, ks: dict, episodes: dict) -> dict[str, Records]:
+def dfe_tables(f: PersonFile, attendance: dict, exclusions: dict, ks: dict, episodes: dict) -> dict[str, EventTable]:
     t = terms()
+    term_year = np.array([x[0] - 2000 for x in t])
+    term_name = np.array([("autumn", "spring", "summer").index(x[1]) for x in t])
     cin = episodes["type"] < 2
     lac = ~cin
     return {
-        "attendance": _keyed(ids, attendance["person"], {
-            "academic_year": pl.Series([f"{x[0]}/{str(x[0] + 1)[2:]}" for x in t])[attendance["term"]],
-            "term": pl.Series([x[1] for x in t])[attendance["term"]],
-            "sessions_possible": pl.Series(attendance["possible"].astype(np.int32)),
-            "sessions_missed": pl.Series(attendance["missed"].astype(np.int32)),
+        "attendance": EventTable(f, attendance["person"], {
+            "academic_year": Column("label", term_year[attendance["term"]], _academic_years()),
+            "term": Column("label", term_name[attendance["term"]], ("autumn", "spring", "summer")),
+            "sessions_possible": Column("int", attendance["possible"]),
+            "sessions_missed": Column("int", attendance["missed"]),
         }),
-        "exclusions": _keyed(ids, exclusions["person"], {
-            "exclusion_date": dates(exclusions["day"]),
-            "exclusion_type": pl.Series(np.where(exclusions["permanent"], "permanent", "fixed_period")),
-            "days": pl.Series(exclusions["length"].astype(np.int32)),
+        "exclusions": EventTable(f, exclusions["person"], {
+            "exclusion_date": Column("date", exclusions["day"]),
+            "exclusion_type": Column("label", exclusions["permanent"].astype(np.int8), ("fixed_period", "permanent")),
+            "days": Column("int", exclusions["length"]),
         }),
-        "ks_results": _keyed(ids, ks["person"], {
-            "key_stage": pl.Series(np.array(["KS2", "KS4"])[ks["stage"]]),
-            "academic_year": pl.Series([f"{y}/{str(y + 1)[2:]}" for y in range(2000, 2030)])[ks["year"].astype(np.int64) - 2000],
-            "score": pl.Series(ks["score"]),
-            "measure": pl.Series(np.array(["scaled_score", "attainment8"])[ks["stage"]]),
+        "ks_results": EventTable(f, ks["person"], {
+            "key_stage": Column("label", ks["stage"], ("KS2", "KS4")),
+            "academic_year": Column("label", ks["year"].astype(np.int64) - 2000, _academic_years()),
+            "score": Column("float", ks["score"]),
+            "measure": Column("label", ks["stage"], ("scaled_score", "attainment8")),
         }),
-        "children_in_need": _keyed(ids, episodes["person"][cin], {
-            "episode_type": pl.Series(np.array(["CIN", "CPP"])[episodes["type"][cin]]),
-            "start_date": dates(episodes["day"][cin]),
-            "end_date": dates(episodes["end"][cin], open_ended=True),
+        "children_in_need": EventTable(f, episodes["person"][cin], {
+            "episode_type": Column("label", episodes["type"][cin], ("CIN", "CPP")),
+            "start_date": Column("date", episodes["day"][cin]),
+            "end_date": Column("open_date", episodes["end"][cin]),
         }),
-        "looked_after": _keyed(ids, episodes["person"][lac], {
-            "start_date": dates(episodes["day"][lac]),
-            "end_date": dates(episodes["end"][lac], open_ended=True),
+        "looked_after": EventTable(f, episodes["person"][lac], {
+            "start_date": Column("date", episodes["day"][lac]),
+            "end_date": Column("open_date", episodes["end"][lac]),
         }),
     }  # fmt: skip

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from evalink.synth.calendar import DAYS_PER_YEAR, from_ymd, iso, ymd
+from evalink.synth.calendar import DAYS_PER_YEAR, from_ymd, ymd
 from evalink.synth.households import People
 from evalink.synth.identities import NINO_MIN_AGE, Identities
 from evalink.synth.names import GROUP_CODE, lookup_alternative, tables
@@ -30,6 +30,7 @@ IDENTIFIER_COLUMNS = ("record_id", "forename", "surname", "dob", "sex", "postcod
 # often as others: the order conventions differ and staff are less sure which is which.
 SOUTH_ASIAN_SWAP_FACTOR = 4.0
 PLACEHOLDER_DOB = "1900-01-01"
+_PLACEHOLDER_DAY = int(np.datetime64(PLACEHOLDER_DOB, "D").astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -259,14 +260,15 @@ def noisy_identifiers(
     dob[off & ~by_year] += sign[off & ~by_year]
     yy = off & by_year
     dob[yy] = from_ymd(y[yy] + sign[yy], m[yy], d[yy])
-    dob_str = iso(dob).astype(object)
     placeholder = r() < profile.dob_placeholder
-    first_jan = np.char.add(y.astype(str), "-01-01").astype(object)
-    dob_str = np.where(placeholder, np.where(r() < 0.5, PLACEHOLDER_DOB, first_jan), dob_str)
+    # Placeholders: 1900-01-01, or 1 January of the (true) birth year.
+    dob[placeholder] = np.where(r() < 0.5, _PLACEHOLDER_DAY, from_ymd(y, np.ones_like(y), np.ones_like(y)))[placeholder]
     dob_missing = r() < profile.dob_missing
+    # Formatted by Polars: ten million Python date strings would cost gigabytes.
+    dob_str = pl.Series(dob.astype("datetime64[D]")).cast(pl.Date).dt.to_string("%Y-%m-%d")
 
     # --- sex, NINO -------------------------------------------------------------------
-    sex = np.where(people.male[person], "M", "F").astype(object)
+    sex = pl.select(pl.when(pl.lit(pl.Series(people.male[person]))).then(pl.lit("M")).otherwise(pl.lit("F"))).to_series()
     sex_missing = r() < profile.sex_missing
     nino = ids.nino[person]
     age_then = (np.asarray(recorded_on) - people.dob[person]) / DAYS_PER_YEAR
@@ -290,8 +292,8 @@ def noisy_identifiers(
         {
             "forename": df["forename"],
             "surname": df["surname"],
-            "dob": pl.Series(dob_str.astype(str), dtype=pl.String).set(pl.Series(dob_missing), None),
-            "sex": pl.Series(sex.astype(str), dtype=pl.String).set(pl.Series(sex_missing), None),
+            "dob": dob_str.set(pl.Series(dob_missing), None),
+            "sex": sex.set(pl.Series(sex_missing), None),
             "postcode": df["postcode"],
             "address": df["address"],
             "nino": nino_out,

@@ -5,6 +5,8 @@ Never written into the data files; only into DIR/truth/.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
@@ -30,8 +32,12 @@ def family_ids(people_household: np.ndarray, n_council: int) -> pl.Series:
     return pl.select(pl.when(pl.lit(pl.Series(hh < n_council))).then(pl.lit(council)).otherwise(pl.lit(other))).to_series()
 
 
-def persons_table(world: World, records: dict[str, Records]) -> pl.DataFrame:
-    """One row per record in every source and department: whose record it is."""
+def persons_table(world: World, records: dict[str, Records]) -> Iterator[pl.DataFrame]:
+    """One row per record in every source and department: whose record it is.
+
+    Yielded source by source, so the writer never holds the whole table (tens of
+    millions of rows at national scale) at once.
+    """
     people = world.people
     pid = person_ids(people.n)
     fid = family_ids(people.household, people.n_council_households)
@@ -39,11 +45,10 @@ def persons_table(world: World, records: dict[str, Records]) -> pl.DataFrame:
     role = pl.Series(np.array(ROLE_NAMES)[people.role])
     sex = pl.Series(np.where(people.male, "M", "F"))
     dob = pl.Series(iso(people.dob))
-    frames = []
     for source in sorted(records):
         rec = records[source]
         p = pl.Series(rec.person.astype(np.int64))
-        frames.append(
+        yield (
             pl.DataFrame(
                 {
                     "person_id": pid.gather(p),
@@ -58,36 +63,40 @@ def persons_table(world: World, records: dict[str, Records]) -> pl.DataFrame:
                 }
             )
         )
-    return pl.concat(frames)
 
 
-def identities_table(world: World) -> pl.DataFrame:
+def identities_table(world: World, part_rows: int = 1 << 21) -> Iterator[pl.DataFrame]:
     """Each person's true identifiers, for measuring noise and debugging linkage."""
     from evalink.synth.noise import _names
 
     people, ids, addr = world.people, world.ids, world.addresses
-    hh = pl.Series(people.household)
-    surname = _names(ids.surname)
-    second = _names(ids.surname2)
-    return pl.DataFrame(
-        {
-            "person_id": person_ids(people.n),
-            "family_id": family_ids(people.household, people.n_council_households),
-            "naming_group": pl.Series(np.array(NAMING_GROUPS)[ids.group]),
-            "role": pl.Series(np.array(ROLE_NAMES)[people.role]),
-            "forename": _names(ids.forename),
-            "middle_name": _names(ids.middle),
-            "called_name": _names(ids.alt_forename),
-            "surname": pl.select(pl.when(pl.lit(second).is_null()).then(pl.lit(surname)).otherwise(pl.lit(surname) + "-" + pl.lit(second))).to_series(),
-            "other_surname": _names(ids.alt_surname),
-            "dob": pl.Series(iso(people.dob)),
-            "sex": pl.Series(np.where(people.male, "M", "F")),
-            "nino": pl.Series(ids.nino.astype(str)).set(pl.Series(ids.nino == ""), None),
-            "address": addr.series("address").gather(hh),
-            "postcode": addr.series("postcode").gather(hh),
-            "twin": pl.Series(people.twin),
-        }
-    )
+    for lo in range(0, people.n, part_rows):
+        sl = slice(lo, min(lo + part_rows, people.n))
+        hh = pl.Series(people.household[sl])
+        surname = _names(ids.surname[sl])
+        second = _names(ids.surname2[sl])
+        nino = ids.nino[sl]
+        yield pl.DataFrame(
+            {
+                "person_id": prefixed("P", np.arange(sl.start, sl.stop), 9),
+                "family_id": family_ids(people.household[sl], people.n_council_households),
+                "naming_group": pl.Series(np.array(NAMING_GROUPS)[ids.group[sl]]),
+                "role": pl.Series(np.array(ROLE_NAMES)[people.role[sl]]),
+                "forename": _names(ids.forename[sl]),
+                "middle_name": _names(ids.middle[sl]),
+                "called_name": _names(ids.alt_forename[sl]),
+                "surname": pl.select(
+                    pl.when(pl.lit(second).is_null()).then(pl.lit(surname)).otherwise(pl.lit(surname) + "-" + pl.lit(second))
+                ).to_series(),
+                "other_surname": _names(ids.alt_surname[sl]),
+                "dob": pl.Series(iso(people.dob[sl])),
+                "sex": pl.Series(np.where(people.male[sl], "M", "F")),
+                "nino": pl.Series(nino.astype(str)).set(pl.Series(nino == ""), None),
+                "address": addr.series("address").gather(hh),
+                "postcode": addr.series("postcode").gather(hh),
+                "twin": pl.Series(people.twin[sl]),
+            }
+        )
 
 
 def families_table(world: World, cohort: Cohort) -> pl.DataFrame:

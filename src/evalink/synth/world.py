@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from evalink.synth.problems import headlines, select_cohort
 from evalink.synth.records import Records, World
 from evalink.synth.truth import families_table, identities_table, persons_table
 
+ROW_GROUP = 1 << 20
 STEPS = (
     "people", "baseline events", "cohort", "follow-up events", "council sources",
     "dwp", "moj", "dfe", "truth", "finish",
@@ -89,7 +90,25 @@ def _check_out(out: Path, force: bool) -> None:
 def _write(table: pl.DataFrame, path: Path) -> None:
     """Parquet with fixed settings: no timestamps in the metadata, so bytes repeat."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table.to_arrow(), path, compression="zstd", row_group_size=1 << 20)
+    pq.write_table(table.to_arrow(), path, compression="zstd", row_group_size=ROW_GROUP)
+
+
+def _write_parts(parts: Iterator[pl.DataFrame], path: Path) -> int:
+    """Write frames of one schema to one Parquet file without concatenating them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    rows = 0
+    try:
+        for part in parts:
+            table = part.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=ROW_GROUP)
+            rows += part.height
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def _phase(seed: int, tag: str, world: World, ctx: Context, lo: int, hi: int, female: np.ndarray, lone_mother: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -220,10 +239,9 @@ def generate(
         def emit(rel: str, rec: Records) -> None:
             _write(rec.table, tmp / rel)
             rows[rel] = rec.table.height
-            if rel.startswith("council/") or rel.endswith("/persons.parquet"):
-                truth_records[rel.removesuffix(".parquet").replace("/sources/", "/")] = Records(
-                    rec.table.select("record_id"), rec.person
-                )
+            truth_records[rel.removesuffix(".parquet").replace("/sources/", "/")] = Records(
+                rec.table.select("record_id"), rec.person
+            )
 
         step("council sources")
         rs = lambda name: stream(seed, f"council/{name}")  # noqa: E731
@@ -241,28 +259,23 @@ def generate(
         for dept in ("dwp", "moj", "dfe"):
             step(dept)
             rd = stream(seed, f"department/{dept}")
-            persons, dept_ids = departments.person_file(rd, world, dept)
-            emit(f"departments/{dept}/persons.parquet", persons)
-            del persons
+            file = departments.person_file(rd, stream(seed, f"department/{dept}/noise"), world, dept)
+            rows[f"departments/{dept}/persons.parquet"] = _write_parts(file.parts(), tmp / f"departments/{dept}/persons.parquet")
+            truth_records[f"departments/{dept}/persons"] = Records(file.record_id(file.perm).to_frame(), file.perm)
             if dept == "dwp":
-                tables = departments.dwp_tables(dept_ids, ev["benefits"], ev["employment"])
+                tables = departments.dwp_tables(file, ev["benefits"], ev["employment"])
             elif dept == "moj":
-                tables = departments.moj_tables(rd, dept_ids, ev["offences"])
+                tables = departments.moj_tables(rd, file, ev["offences"])
             else:
-                tables = departments.dfe_tables(dept_ids, ev["attendance"], ev["exclusions"], ks, ev["episodes"])
-            for name, rec in tables.items():
-                emit(f"departments/{dept}/{name}.parquet", rec)
-            del tables, dept_ids
+                tables = departments.dfe_tables(file, ev["attendance"], ev["exclusions"], ks, ev["episodes"])
+            for name, table in tables.items():
+                rel = f"departments/{dept}/{name}.parquet"
+                rows[rel] = _write_parts(table.parts(), tmp / rel)
+            del tables, file
 
         step("truth")
-        truth_tables = persons_table(world, truth_records)
-        _write(truth_tables, tmp / "truth/persons.parquet")
-        rows["truth/persons.parquet"] = truth_tables.height
-        del truth_tables
-        ident = identities_table(world)
-        _write(ident, tmp / "truth/identities.parquet")
-        rows["truth/identities.parquet"] = ident.height
-        del ident
+        rows["truth/persons.parquet"] = _write_parts(persons_table(world, truth_records), tmp / "truth/persons.parquet")
+        rows["truth/identities.parquet"] = _write_parts(identities_table(world), tmp / "truth/identities.parquet")
         fam = families_table(world, cohort)
         _write(fam, tmp / "truth/families.parquet")
         rows["truth/families.parquet"] = fam.height
