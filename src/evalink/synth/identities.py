@@ -24,6 +24,7 @@ from evalink.synth.households import ADULT, CHILD, FATHER, GRANDPARENT, MOTHER, 
 from evalink.synth.names import (
     GROUP_CODE,
     NAMING_GROUPS,
+    OTHER_TRADITIONS,
     lookup_alternative,
     sample_forenames,
     sample_surnames,
@@ -129,9 +130,14 @@ def make_identities(
     male = people.male
     hh_group = _group_per_household(rng, people.n_households, in_area, south_asian_share)
     group = hh_group[hh]
+    # Naming tradition: the group itself, or for 'other' one of its traditions per household.
+    shares = np.array(list(OTHER_TRADITIONS.values()))
+    sub = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(people.n_households), side="right")
+    hh_tradition = np.where(hh_group == GROUP_CODE["other"], GROUP_CODE["other"] + np.minimum(sub, len(shares) - 1), hh_group)
+    tradition = hh_tradition[hh]
     born_recently = people.dob >= day("1995-01-01")
-    forename = sample_forenames(rng, group, male, born_recently)
-    middle = np.where(rng.random(n) < MIDDLE_NAME, sample_forenames(rng, group, male, born_recently), -1).astype(np.int32)
+    forename = sample_forenames(rng, tradition, male, born_recently)
+    middle = np.where(rng.random(n) < MIDDLE_NAME, sample_forenames(rng, tradition, male, born_recently), -1).astype(np.int32)
     alt_forename = np.full(n, -1, dtype=np.int32)
 
     # Sons named after their fathers: same forename and surname, a generation apart.
@@ -140,9 +146,9 @@ def make_identities(
     forename[junior] = forename[people.father[junior]]
 
     # Family surname per household, and independent surnames for people who differ.
-    hh_surname = sample_surnames(rng, hh_group)
-    own = sample_surnames(rng, group)
-    other_own = sample_surnames(rng, group)
+    hh_surname = sample_surnames(rng, hh_tradition)
+    own = sample_surnames(rng, tradition)
+    other_own = sample_surnames(rng, tradition)
     surname = hh_surname[hh].copy()
     alt_surname = np.full(n, -1, dtype=np.int32)
     surname2 = np.full(n, -1, dtype=np.int32)
@@ -181,7 +187,7 @@ def make_identities(
     for g, p in DOUBLE_BARRELLED.items():
         p_double[GROUP_CODE[g]] = p
     hh_double = rng.random(people.n_households) < p_double[hh_group]
-    second = sample_surnames(rng, hh_group)
+    second = sample_surnames(rng, hh_tradition)
     dbl = hh_double[hh] & (surname == hh_surname[hh]) & western
     surname2[dbl] = second[hh[dbl]]
 

@@ -20,6 +20,13 @@ import numpy as np
 
 NAMING_GROUPS = ("white_british", "sikh", "muslim", "other")
 GROUP_CODE = {name: code for code, name in enumerate(NAMING_GROUPS)}
+# 'other' is reported as one naming group but drawn from several traditions, one per
+# household, so a Polish family has Polish forenames and surnames, not a mixture.
+OTHER_TRADITIONS = {
+    "other:polish": 0.30, "other:indian": 0.25, "other:african": 0.15,
+    "other:caribbean": 0.15, "other:east_asian": 0.05, "other:romanian": 0.10,
+}  # fmt: skip
+TRADITIONS = ("white_british", "sikh", "muslim", *OTHER_TRADITIONS)
 
 # Zipf exponents: forenames are less concentrated than surnames.
 FORENAME_ZIPF = 0.7
@@ -33,9 +40,9 @@ _TAIL_SUFFIXES = ["ford", "ley", "ton", "field", "wood", "worth", "by", "ham", "
 @dataclass(frozen=True)
 class NameTables:
     vocab: list[str]
-    # (naming_group, sex 'M'/'F', era 'adult'/'child') → codes ordered by rank
+    # (tradition, sex 'M'/'F', era 'adult'/'child') → codes ordered by rank
     forenames: dict[tuple[str, str, str], np.ndarray]
-    # naming_group → surname codes by rank ('sikh' holds the Sikh family names, 'got')
+    # tradition → surname codes by rank ('sikh' holds the Sikh family names, 'got')
     surnames: dict[str, np.ndarray]
     singh: int
     kaur: int
@@ -77,7 +84,7 @@ def tables() -> NameTables:
     index = {w: i for i, w in enumerate(vocab)}
 
     forenames: dict[tuple[str, str, str], list[int]] = {}
-    for group in NAMING_GROUPS:
+    for group in TRADITIONS:
         for sex in ("M", "F"):
             for era in ("adult", "child"):
                 rows = [
@@ -89,10 +96,11 @@ def tables() -> NameTables:
                 ]
                 forenames[(group, sex, era)] = [index[r["name"]] for r in rows]
     surnames: dict[str, list[int]] = {}
-    surnames["white_british"] = [index[r["name"]] for r in sur if r["naming_group"] == "white_british"] + [index[t] for t in tail[::2]]
-    surnames["other"] = [index[r["name"]] for r in sur if r["naming_group"] == "other"] + [index[t] for t in tail[1::7]]
+    surnames["white_british"] = [index[r["name"]] for r in sur if r["naming_group"] == "white_british"] + [index[t] for t in tail]
     surnames["sikh"] = [index[r["name"]] for r in sur if r["naming_group"] == "sikh_family"]
     surnames["muslim"] = [index[r["name"]] for r in sur if r["naming_group"] == "muslim"]
+    for tradition in OTHER_TRADITIONS:
+        surnames[tradition] = [index[r["name"]] for r in sur if r["naming_group"] == tradition]
 
     # Transliteration variants: every spelling in a group maps to every other spelling.
     groups: dict[str, list[int]] = {}
@@ -135,15 +143,16 @@ def sample_zipf(rng: np.random.Generator, codes: np.ndarray, size: int, exponent
 
 
 def sample_forenames(
-    rng: np.random.Generator, group: np.ndarray, male: np.ndarray, child: np.ndarray
+    rng: np.random.Generator, tradition: np.ndarray, male: np.ndarray, child: np.ndarray
 ) -> np.ndarray:
-    """One forename code per person, by naming group, sex and generation.
+    """One forename code per person, by naming tradition, sex and generation.
 
-    Loops over the 16 (group, sex, era) cells, never over people.
+    Loops over the (tradition, sex, era) cells, never over people.
     """
     t = tables()
+    group = tradition
     out = np.empty(len(group), dtype=np.int32)
-    for g, gname in enumerate(NAMING_GROUPS):
+    for g, gname in enumerate(TRADITIONS):
         for sex, is_male in (("M", True), ("F", False)):
             for era, is_child in (("adult", False), ("child", True)):
                 mask = (group == g) & (male == is_male) & (child == is_child)
@@ -151,10 +160,11 @@ def sample_forenames(
     return out
 
 
-def sample_surnames(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+def sample_surnames(rng: np.random.Generator, tradition: np.ndarray) -> np.ndarray:
     t = tables()
+    group = tradition
     out = np.empty(len(group), dtype=np.int32)
-    for g, gname in enumerate(NAMING_GROUPS):
+    for g, gname in enumerate(TRADITIONS):
         mask = group == g
         out[mask] = sample_zipf(rng, t.surnames[gname], int(mask.sum()), SURNAME_ZIPF)
     return out
