@@ -149,3 +149,17 @@ def test_without_the_environment_variable_the_passphrase_is_prompted_for(tmp_pat
     assert wrong.exit_code == 2 and "wrong passphrase" in wrong.output
     right = evalink_cli("audit", "verify", "--node", tmp_path / "dfe", input=f"{secret}\n")
     assert right.exit_code == 0 and "intact" in right.output
+
+
+def test_a_truncated_log_stays_detected_after_later_sessions(two_nodes, evalink_cli):
+    """Each session appends and moves the sealed anchor on: the truncation found when the
+    node opens is kept, so it cannot be papered over by simply using the node."""
+    _, linker = two_nodes
+    log = linker / "audit" / "log.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:2]))
+    for _ in range(2):
+        line = one_line_error(evalink_cli("audit", "verify", "--node", linker))
+        assert "cut short" in line or "truncated" in line
+    assert evalink_cli("node", "datasets", linker).exit_code == 0
+    assert "cut short" in one_line_error(evalink_cli("audit", "verify", "--node", linker))

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS catalog.destroyed (
 CREATE TABLE IF NOT EXISTS catalog.audit_anchor (
     id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR NOT NULL);
 ALTER TABLE catalog.parts ADD COLUMN IF NOT EXISTS notes VARCHAR;
+CREATE TABLE IF NOT EXISTS catalog.audit_alarms (found_at TIMESTAMPTZ, problem VARCHAR);
 """
 # Notes travel with a package for the recipient's software (e.g. linkage quality):
 # aggregates only, JSON, small.
@@ -229,6 +230,7 @@ class Node:
             clock=clock,
         )
         self._closed = False
+        self._check_anchor()
         self._recover()
 
     # --- session --------------------------------------------------------------------
@@ -304,13 +306,42 @@ class Node:
         row = self._con.execute("SELECT seq, hash FROM catalog.audit_anchor WHERE id = 1").fetchone()
         return Head(int(row[0]), str(row[1])) if row else Head(0, "")
 
+    def _check_anchor(self) -> None:
+        """Every session appends to the log and moves the anchor on, so a log cut short
+        before this session would look whole afterwards. Check it now, and keep what is
+        found in the encrypted catalog for good: `verify` reports it from then on."""
+        anchor = self._anchor()
+        if not anchor.seq:
+            return
+        needle = f'"hash":"{anchor.hash}"'
+        found = False
+        if self.audit.path.exists():
+            with self.audit.path.open("r", encoding="utf-8") as handle:
+                found = any(needle in line for line in handle)
+        if not found:
+            problem = (
+                f"the log no longer holds the node's sealed checkpoint (entry {anchor.seq}): "
+                "cut short or rewritten"
+            )
+            self._con.execute(
+                "INSERT INTO catalog.audit_alarms VALUES (?, ?)", [self._clock(), problem]
+            )
+            self.audit.record("audit-alarm", problem=problem)
+
     def verify_audit(self) -> Report:
-        """Check this node's log against its own public key and its sealed anchor."""
+        """Check this node's log against its own public key and its sealed anchor, and
+        report any damage found when a session opened."""
         anchor = self._anchor()
         report = verify_log(
             self.audit.path, self.keyring.signing_key.public_key(),
             anchor if anchor.seq else None, current_session=self.audit.session,
         )
+        alarm = self._con.execute(
+            "SELECT found_at, problem FROM catalog.audit_alarms ORDER BY found_at LIMIT 1"
+        ).fetchone()
+        if alarm is not None and report.ok:
+            report.ok = False
+            report.problem = f"{alarm[1]} (found when the node was opened at {alarm[0]:%Y-%m-%d %H:%M:%S})"
         self.audit.record(
             "audit-verify", ok=report.ok, entries=report.entries, line=report.line,
             checkpoints=report.checkpoints,
