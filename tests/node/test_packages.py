@@ -258,3 +258,29 @@ def test_notes_may_not_carry_personal_data(council_linker, people):
 
     with council_linker.open("council") as council, pytest.raises(InputError, match="surname"):
         council.send("linker", "identifiers", people, notes={"example": {"surname": "x"}})
+
+
+def test_a_signed_package_whose_payload_is_not_a_table_is_refused(council_linker, people,
+                                                                  monkeypatch):
+    class Garbage:
+        def __init__(self, sink, schema, options=None):
+            self.sink = sink
+
+        def __enter__(self):
+            self.sink.write(b"\x00not an arrow stream" * 50)
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write_batch(self, batch):
+            pass
+
+    with council_linker.open("council") as council, monkeypatch.context() as patch:
+        patch.setattr(pkg.pa.ipc, "new_stream", Garbage)
+        council.send("linker", "identifiers", people)
+    deliver(council_linker.dirs["council"], council_linker.dirs["linker"])
+    with council_linker.open("linker") as linker:
+        (result,) = linker.receive()
+        assert not result.ok and "payload" in result.message
+        assert linker.parts() == [] and linker.keyring.data_key_ids() == set()

@@ -789,6 +789,19 @@ class Node:
             )
         except PolicyViolation as violation:
             raise _Refused(violation, opened=opened_contents, rule=violation.rule) from None
+        except pa.ArrowException as error:
+            # Signed by a trusted sender, yet the payload is not a readable table: the
+            # sender's software is broken. Refuse it; nothing was committed.
+            refusal = pkg.PackageRefused(
+                f"{path.name}: payload cannot be read as a table ({type(error).__name__})"
+            )
+            raise _Refused(refusal, opened=True, rule=None) from None
+        except duckdb.Error as error:
+            # Not the package's fault (disk full, say): leave it in the inbox for a retry.
+            raise EvalinkError(
+                f"{path.name}: import failed in the store ({type(error).__name__}); nothing was "
+                "imported and the package is still in the inbox"
+            ) from None
         except EvalinkError as error:
             rule = "replay" if "replay" in str(error) else None
             raise _Refused(error, opened=opened_contents, rule=rule) from None
