@@ -37,14 +37,18 @@ def main() -> None:
         scratch = Path(tempfile.mkdtemp(prefix="synth-bench-"))
         out = scratch / "world"
     started = time.perf_counter()
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, float]] = []
     summary = generate(
         out,
         families=args.families,
         population=args.population,
         seed=args.seed,
         force=True,
-        progress=lambda name: marks.append((name, time.perf_counter() - started)),
+        # ru_maxrss is the peak so far: read at the start of each step, it says which
+        # earlier step set the peak.
+        progress=lambda name: marks.append(
+            (name, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2)
+        ),
     )
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -52,8 +56,9 @@ def main() -> None:
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
     print(f"families {args.families}, population {args.population}, seed {args.seed}")
     print(f"eligible {summary.eligible_families}, attached {summary.attached_families}, waiting {summary.waiting_families}")
-    for (name, at), nxt in zip(marks, [*marks[1:], ("end", wall)], strict=True):
-        print(f"  {name:18s} {nxt[1] - at:7.1f} s")
+    end_peak = usage.ru_maxrss / 1024**2
+    for (name, at, _), nxt in zip(marks, [*marks[1:], ("end", wall, end_peak)], strict=True):
+        print(f"  {name:18s} {nxt[1] - at:7.1f} s   peak so far at its end {nxt[2]:5.2f} GiB")
     print(f"wall {wall:.1f} s, cpu {usage.ru_utime + usage.ru_stime:.1f} s, peak RSS {usage.ru_maxrss / 1024**2:.2f} GiB")
     print(f"output {size / 1024**2:.0f} MiB in {sum(1 for _ in out.rglob('*.parquet'))} Parquet files")
     if scratch is not None:

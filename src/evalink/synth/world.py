@@ -194,7 +194,7 @@ def generate(
     step("cohort")
     term_list = terms()
     baseline_terms = np.array([i for i, t in enumerate(term_list) if t[2] < BASELINE_END])
-    cb = {k: v for k, v in base.items()}
+    cb = base
     police_person = np.concatenate([cb["asb"]["person"], cb["offences"]["person"]])
     police_days = np.concatenate([cb["asb"]["day"], cb["offences"]["day"]])
     known = cb["benefits"]["known_locally"]
@@ -229,6 +229,7 @@ def generate(
     follow = _phase(seed, "follow-up", world, ctx, BASELINE_END, STUDY_END, female, lone_mother)
     ev = {k: concat(base[k], follow[k]) for k in base}
     del base, follow, cb
+    # Key stages are measured at fixed ages, not as a hazard, so one pass covers both phases.
     ks = key_stages(stream(seed, "key_stages"), people, ctx)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
