@@ -163,3 +163,12 @@ def test_a_truncated_log_stays_detected_after_later_sessions(two_nodes, evalink_
         assert "cut short" in line or "truncated" in line
     assert evalink_cli("node", "datasets", linker).exit_code == 0
     assert "cut short" in one_line_error(evalink_cli("audit", "verify", "--node", linker))
+
+
+def test_changing_the_passphrase_locks_out_the_old_one(two_nodes, evalink_cli, monkeypatch):
+    council, _ = two_nodes
+    monkeypatch.setenv("EVALINK_NEW_PASSPHRASE", "a brand new passphrase")
+    assert evalink_cli("node", "passphrase", council).exit_code == 0
+    assert "wrong passphrase" in one_line_error(evalink_cli("audit", "verify", "--node", council))
+    monkeypatch.setenv("EVALINK_PASSPHRASE", "a brand new passphrase")
+    assert evalink_cli("audit", "verify", "--node", council).exit_code == 0

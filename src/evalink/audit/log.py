@@ -14,6 +14,7 @@ callers pass field names, counts and hashes only.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -57,6 +58,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid:{os.getuid()}"
+
+
 @dataclass
 class Head:
     seq: int
@@ -81,9 +89,12 @@ class AuditLog:
         party: str,
         signing_key: Ed25519PrivateKey,
         clock: Callable[[], datetime] = utc_now,
+        user: str | None = None,
     ) -> None:
         self.path = path
         self.party = party
+        # Who: the party and the operating-system account that ran the session.
+        self.user = user if user is not None else _login_name()
         self._signing_key = signing_key
         self._clock = clock
         self.session = secrets.token_hex(8)
@@ -117,6 +128,7 @@ class AuditLog:
             "seq": self.head.seq + 1,
             "time": self._clock().isoformat(timespec="microseconds"),
             "party": self.party,
+            "user": self.user,
             "session": self.session,
             "action": action,
             "details": details,

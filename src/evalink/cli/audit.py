@@ -61,7 +61,8 @@ def show(
         else:
             text = " ".join(f"{k}={_short(v)}" for k, v in sorted(details.items()) if v is not None)
         console.print(
-            f"{entry.get('seq'):>5}  {entry.get('time')}  {entry.get('action'):<18} {text}",
+            f"{entry.get('seq'):>5}  {entry.get('time')}  {entry.get('user', '?')}  "
+            f"{entry.get('action'):<18} {text}",
             highlight=False, markup=False, soft_wrap=True,
         )
 

@@ -79,6 +79,18 @@ def trust(
     )
 
 
+@node_app.command("passphrase")
+def change_passphrase(directory: Path = typer.Argument(..., help="The node's directory.")) -> None:
+    """Change the node's passphrase (current one from EVALINK_PASSPHRASE or a prompt; the
+    new one from EVALINK_NEW_PASSPHRASE or a prompt). No data is re-encrypted."""
+    with open_node(directory) as node:
+        new = os.environ.get("EVALINK_NEW_PASSPHRASE") or str(
+            typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+        )
+        node.change_passphrase(new)
+    console.print(f"passphrase changed for node {directory}", highlight=False, markup=False)
+
+
 @node_app.command("datasets")
 def datasets(directory: Path = typer.Argument(..., help="The node's directory.")) -> None:
     """List what the node holds: dataset, where, parts, rows and destroy-by date."""

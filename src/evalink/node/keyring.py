@@ -192,6 +192,30 @@ class KeyRing:
             raise EvalinkError(f"{path}: public keys do not match the private keys (altered)")
         return ring
 
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Rewrap everything the master key wraps under a key from the new passphrase.
+        Data keys are wrapped by the store and vault keys, which do not change, so no
+        data is re-encrypted."""
+        if len(new_passphrase) < MIN_PASSPHRASE_LENGTH:
+            raise InputError(
+                f"passphrase too short: use at least {MIN_PASSPHRASE_LENGTH} characters"
+            )
+        salt = secrets.token_bytes(16)
+        log2n = max(int(self.document["kdf"]["log2n"]), scrypt_log2n())
+        master = derive_master_key(new_passphrase, salt, log2n)
+        self.document["kdf"] = {"name": "scrypt", "salt": b64(salt), "log2n": log2n, "r": 8, "p": 1}
+        self.document["keys"] = {
+            "store": wrap(master, self.store_key, "store-key"),
+            "vault": wrap(master, self.vault_key, "vault-key"),
+            "x25519": wrap(master, _raw_private(self.encryption_key), "x25519-private"),
+            "ed25519": wrap(master, _raw_private(self.signing_key), "ed25519-private"),
+        }
+        self.document["config"] = wrap(
+            master, json.dumps(self.config, sort_keys=True).encode(), "config"
+        )
+        self.master_key = master
+        self.save()
+
     # --- keys -------------------------------------------------------------------------
 
     def public_keys(self) -> dict[str, str]:

@@ -350,6 +350,10 @@ class Node:
 
     # --- keys and trust -------------------------------------------------------------
 
+    def change_passphrase(self, new_passphrase: str) -> None:
+        self.keyring.change_passphrase(new_passphrase)
+        self.audit.record("passphrase-changed", kdf=f"scrypt 2^{self.keyring.document['kdf']['log2n']}")
+
     def export_public(self, out: Path | str) -> str:
         document = public_key_document(
             self.party, self.policy.id, self.keyring.public_keys(), self.keyring.signing_key,
