@@ -160,3 +160,20 @@ def test_the_store_files_are_duckdb_encrypted(network, people):
         duckdb.connect(str(directory / "store" / "catalog.duckdb"), read_only=True).execute(
             "SELECT 1 FROM parts"
         )
+
+
+def test_parts_due_for_destruction_follow_the_retention_rules(network, people):
+    from datetime import timedelta
+
+    network.add("linker")
+    network.add("dwp", trust=("linker",))
+    with network.open("linker") as linker:
+        linker.send("dwp", "identifiers", people)
+    from evalink.node import deliver
+
+    deliver(network.dirs["linker"], network.dirs["dwp"])
+    with network.open("dwp") as dwp:
+        dwp.receive()
+        (part,) = dwp.parts("identifiers")
+        assert dwp.parts_due(part.received + timedelta(days=29)) == []
+        assert dwp.parts_due(part.received + timedelta(days=30)) == [part]

@@ -597,6 +597,12 @@ class Node:
         with self.query(dataset, purpose=purpose) as con:
             return con.execute(f"SELECT * FROM {_identifier(dataset)}").fetch_arrow_table()
 
+    def parts_due(self, on: date | None = None) -> list[Part]:
+        """Parts whose destroy-by date is on or before `on` (default: today, by the node's
+        clock) — what the retention engine must destroy."""
+        on = on or self.today()
+        return [p for p in self.parts() if p.destroy_by is not None and p.destroy_by <= on]
+
     def destroy_part(self, part_id: str, *, reason: str) -> Destruction:
         parts = [p for p in self.parts() if p.part_id == part_id]
         if not parts:
