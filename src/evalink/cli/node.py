@@ -47,6 +47,13 @@ def init(
 
     info = init_node(directory, party=party, policy_path=policy_file, passphrase=passphrase(confirm=True))
     vault = "with an identifier vault" if info["vault"] else "no identifier vault"
+    from evalink.node.keyring import DEFAULT_SCRYPT_LOG2N, scrypt_log2n
+
+    if scrypt_log2n() < DEFAULT_SCRYPT_LOG2N:
+        console.print(
+            f"warning: weak passphrase hashing (EVALINK_SCRYPT_LOG2N={scrypt_log2n()}); "
+            "fine for tests, not for real data", highlight=False, markup=False,
+        )
     console.print(
         f"created node '{party}' at {directory} ({vault}); key fingerprint {info['fingerprint']}",
         highlight=False, markup=False,
