@@ -70,11 +70,16 @@ def spark_session() -> Any:
         .appName("evalink-link")
         .config("spark.jars", similarity_jar_location())
         .config("spark.sql.shuffle.partitions", os.environ.get("EVALINK_SPARK_PARTITIONS", "8"))
-        .config("spark.default.parallelism", "8")
+        .config("spark.default.parallelism", os.environ.get("EVALINK_SPARK_PARTITIONS", "8"))
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("EVALINK_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # Splink's CASE expressions for many comparison levels exceed the JVM's 64 KB
+        # method limit under whole-stage code generation; Spark would fall back after
+        # logging a compiler error for every query.
+        .config("spark.sql.codegen.wholeStage", os.environ.get("EVALINK_SPARK_CODEGEN", "false"))
     )
     session = builder.getOrCreate()
     session.sparkContext.setCheckpointDir(checkpoint_dir)
@@ -88,7 +93,14 @@ def _spark_api() -> Iterator[Any]:
     from splink import SparkAPI
 
     session = spark_session()
-    yield SparkAPI(spark_session=session, num_partitions_on_repartition=8)
+    partitions = int(os.environ.get("EVALINK_SPARK_PARTITIONS", "8"))
+    # Persisting intermediate tables in memory is faster than writing checkpoints for the
+    # sizes a single machine handles; a cluster deployment may prefer "parquet".
+    yield SparkAPI(
+        spark_session=session,
+        num_partitions_on_repartition=partitions,
+        break_lineage_method=os.environ.get("EVALINK_SPARK_BREAK_LINEAGE", "persist"),
+    )
 
 
 def register(api: Any, table: pa.Table, name: str) -> Any:

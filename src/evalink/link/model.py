@@ -204,6 +204,10 @@ def evalink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         additional_columns_to_retain=[],
+        # Parameters move by less than 0.001 after a handful of iterations on blocks
+        # this clean; each further iteration is a full pass (a Spark job) for nothing.
+        em_convergence=0.001,
+        max_iterations=12,
     )
 
 
