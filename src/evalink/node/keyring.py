@@ -70,8 +70,23 @@ def scrypt_log2n() -> int:
     return value
 
 
+# Derived keys, per process: scrypt is slow on purpose (0.3 s), and one process that
+# opens its nodes many times (the demo, the tests, a service) should pay once per node.
+# Holding the derived key is no weaker than holding the passphrase, which the process has.
+_DERIVED: dict[tuple[bytes, bytes, int, int, int], bytes] = {}
+
+
 def derive_master_key(passphrase: str, salt: bytes, log2n: int, r: int = 8, p: int = 1) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2**log2n, r=r, p=p).derive(passphrase.encode("utf-8"))
+    import hashlib
+
+    cache_key = (hashlib.sha256(passphrase.encode("utf-8")).digest(), salt, log2n, r, p)
+    if cache_key not in _DERIVED:
+        if len(_DERIVED) >= 64:
+            _DERIVED.clear()
+        _DERIVED[cache_key] = Scrypt(salt=salt, length=32, n=2**log2n, r=r, p=p).derive(
+            passphrase.encode("utf-8")
+        )
+    return _DERIVED[cache_key]
 
 
 def wrap(kek: bytes, secret: bytes, label: str) -> str:
