@@ -59,6 +59,9 @@ LADDER: list[Step] = [
     ("year of birth → 5-year band", _coarsen_year("year_of_birth", 5)),
     ("attachment quarter → year", _coarsen_month("attachment_month", "year")),
     ("year of birth → 10-year band", _coarsen_year("year_of_birth", 10)),
+    ("year of birth → 20-year band", _coarsen_year("year_of_birth", 20)),
+    ("attachment date removed", _drop("attachment_month")),
+    ("sex removed", _drop("sex")),
 ]
 
 

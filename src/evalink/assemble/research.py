@@ -44,6 +44,14 @@ OUTCOME_COLUMNS = {
         "outcome_base": "sessions_possible",
     },
 }
+OUTCOME_FIELDS = (
+    "outcome",
+    "outcome_detail",
+    "outcome_start",
+    "outcome_end",
+    "outcome_value",
+    "outcome_base",
+)
 SOURCE_NAMES = {"dwp_outcomes": "dwp", "moj_outcomes": "moj", "dfe_outcomes": "dfe"}
 
 
@@ -81,17 +89,10 @@ def outcome_rows(dataset: str, frame: pl.DataFrame) -> pl.DataFrame:
         *[expr.alias(name) for name, expr in columns.items()],
         pl.col("match_probability").cast(pl.Utf8),
     )
-    for name in (
-        "outcome",
-        "outcome_detail",
-        "outcome_start",
-        "outcome_end",
-        "outcome_value",
-        "outcome_base",
-    ):
+    for name in OUTCOME_FIELDS:
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, pl.Utf8).alias(name))
-    return out
+    return out.select("reference_number", "source", *OUTCOME_FIELDS, "match_probability")
 
 
 def research_table(

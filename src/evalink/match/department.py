@@ -54,15 +54,14 @@ def match(
             "these identifiers were already matched and returned; refusing to return them twice"
         )
     identifiers = pl.from_arrow(node.read_dataset("identifiers", purpose="match"))
-    left = (
-        identifiers.rename({"reference_number": "record_id"})
-        .with_columns(
-            pl.lit(None, dtype=pl.Utf8).alias(name)
-            for name in CONTRACT_COLUMNS
-            if name not in identifiers.columns and name != "reference_number"
-        )
-        .select(CONTRACT_COLUMNS)
-    )
+    left = identifiers.rename({"reference_number": "record_id"})
+    # A department is sent only the fields its flow allows (MoJ gets no NINO): the
+    # linkage contract's other columns are simply missing.
+    left = left.with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias(name)
+        for name in CONTRACT_COLUMNS
+        if name not in left.columns
+    ).select(CONTRACT_COLUMNS)
     right = pl.from_arrow(read_table(population / outcomes.persons, all_strings=True))
     result = link(left.to_arrow(), right.to_arrow(), engine=engine, min_precision=min_precision)
     matched = result.links.select(
