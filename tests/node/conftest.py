@@ -7,6 +7,7 @@ five nodes takes milliseconds; the default cost stays strong.
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,11 +93,34 @@ def network(tmp_path: Path) -> Network:
     return Network(tmp_path / "nodes")
 
 
-@pytest.fixture
-def council_linker(network: Network) -> Network:
-    network.add("council")
-    network.add("linker", trust=("council",))
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Network:
+    """council ⇄ linker ⇄ dwp, made once per test session and copied for each test:
+    creating nodes and exchanging keys is most of the cost of a test otherwise."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EVALINK_SCRYPT_LOG2N", "10")
+        template = Network(tmp_path_factory.mktemp("template") / "nodes")
+        template.add("council")
+        template.add("linker", trust=("council",))
+        template.add("dwp", trust=("linker",))
+    return template
+
+
+def copy_nodes(template: Network, network: Network, *names: str) -> Network:
+    for name in names:
+        shutil.copytree(template.dirs[name], network.root / name, symlinks=True)
+        network.dirs[name] = network.root / name
     return network
+
+
+@pytest.fixture
+def council_linker(network: Network, _template: Network) -> Network:
+    return copy_nodes(_template, network, "council", "linker")
+
+
+@pytest.fixture
+def linker_dwp(network: Network, _template: Network) -> Network:
+    return copy_nodes(_template, network, "linker", "dwp")
 
 
 def all_files(root: Path) -> list[Path]:

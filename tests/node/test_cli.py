@@ -19,7 +19,12 @@ def one_line_error(result) -> str:
 
 
 @pytest.fixture
-def two_nodes(tmp_path: Path, evalink_cli) -> tuple[Path, Path]:
+def two_nodes(council_linker) -> tuple[Path, Path]:
+    """council and linker, trusting each other (copies of nodes made once per session)."""
+    return council_linker.dirs["council"], council_linker.dirs["linker"]
+
+
+def test_init_export_and_trust_through_the_cli(tmp_path: Path, evalink_cli):
     council, linker = tmp_path / "council", tmp_path / "linker"
     for directory, party in ((council, "council"), (linker, "linker")):
         result = evalink_cli("node", "init", directory, "--party", party, "--policy", EXAMPLE_POLICY)
@@ -30,7 +35,6 @@ def two_nodes(tmp_path: Path, evalink_cli) -> tuple[Path, Path]:
     assert evalink_cli("node", "trust", council, tmp_path / "linker.pub.json").exit_code == 0
     result = evalink_cli("node", "trust", linker, tmp_path / "council.pub.json")
     assert result.exit_code == 0 and "trusted 'council'" in result.output
-    return council, linker
 
 
 def test_send_deliver_receive_verify_and_show(two_nodes, people, tmp_path, evalink_cli):
@@ -131,8 +135,9 @@ def test_trusting_a_changed_key_needs_replace(two_nodes, tmp_path, evalink_cli):
 
 
 def test_a_public_key_file_altered_in_transit_is_refused(two_nodes, tmp_path, evalink_cli):
-    council, _ = two_nodes
+    council, linker = two_nodes
     key_file = tmp_path / "linker.pub.json"
+    assert evalink_cli("node", "export-public", linker, "--out", key_file).exit_code == 0
     key_file.write_text(key_file.read_text().replace('"party": "linker"', '"party": "dwp"'))
     assert "altered" in one_line_error(evalink_cli("node", "trust", council, key_file))
 

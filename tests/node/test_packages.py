@@ -19,7 +19,7 @@ from evalink.errors import PolicyViolation
 from evalink.node import PackageRefused, deliver
 from evalink.node import package as pkg
 from evalink.node.keyring import unb64
-from tests.node.conftest import Network, synthetic_people
+from tests.node.conftest import Network, copy_nodes, synthetic_people
 
 
 def send_identifiers(net: Network, table: pa.Table, sender: str = "council",
@@ -47,9 +47,8 @@ def test_a_package_arrives_whole_in_the_recipients_vault(council_linker, people)
     assert str(part.destroy_by) == "2022-12-31"
 
 
-def test_a_department_records_destroy_by_30_days_after_receipt(network, people):
-    network.add("linker")
-    network.add("dwp", trust=("linker",))
+def test_a_department_records_destroy_by_30_days_after_receipt(linker_dwp, people):
+    network = linker_dwp
     send_identifiers(network, people, sender="linker", to="dwp")
     deliver(network.dirs["linker"], network.dirs["dwp"])
     with network.open("dwp") as dwp:
@@ -69,10 +68,9 @@ def test_a_field_outside_the_flow_is_refused_on_send_with_the_rule_named(council
     assert '"action":"refused"' in log and "council-identifiers-to-linker" in log
 
 
-def test_the_receiver_refuses_a_name_sent_back_by_a_department(network):
+def test_the_receiver_refuses_a_name_sent_back_by_a_department(linker_dwp):
     """A department whose own software skipped the check still cannot deliver a name."""
-    network.add("linker")
-    network.add("dwp", trust=("linker",))
+    network = linker_dwp
     outcomes = pa.table({"reference_number": ["REF000001"], "forename": ["Zephyrine1"]})
     with network.open("dwp") as dwp:
         keys = dwp.trusted("linker")
@@ -134,10 +132,8 @@ def test_a_package_signed_by_an_impostor_with_a_trusted_partys_name_is_refused(n
         assert linker.parts() == []
 
 
-def test_a_package_for_another_party_cannot_be_opened(network, people):
-    network.add("council")
-    network.add("linker", trust=("council",))
-    network.add("dwp", trust=("linker",))
+def test_a_package_for_another_party_cannot_be_opened(network, _template, people):
+    copy_nodes(_template, network, "council", "linker", "dwp")
     path = send_identifiers(network, people)
     # Delivered to the wrong node by mistake: refused by its address...
     shutil.copy(path, network.dirs["dwp"] / "inbox" / path.name)

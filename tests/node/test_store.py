@@ -162,11 +162,10 @@ def test_the_store_files_are_duckdb_encrypted(network, people):
         )
 
 
-def test_parts_due_for_destruction_follow_the_retention_rules(network, people):
+def test_parts_due_for_destruction_follow_the_retention_rules(linker_dwp, people):
     from datetime import timedelta
 
-    network.add("linker")
-    network.add("dwp", trust=("linker",))
+    network = linker_dwp
     with network.open("linker") as linker:
         linker.send("dwp", "identifiers", people)
     from evalink.node import deliver
