@@ -177,3 +177,16 @@ def test_changing_the_passphrase_locks_out_the_old_one(two_nodes, evalink_cli, m
     assert "wrong passphrase" in one_line_error(evalink_cli("audit", "verify", "--node", council))
     monkeypatch.setenv("EVALINK_PASSPHRASE", "a brand new passphrase")
     assert evalink_cli("audit", "verify", "--node", council).exit_code == 0
+
+
+def test_a_parquet_file_can_be_sent_too(two_nodes, people, tmp_path, evalink_cli):
+    import pyarrow.parquet as pq
+
+    council, linker = two_nodes
+    extract = tmp_path / "identifiers.parquet"
+    pq.write_table(people, extract)
+    assert evalink_cli("send", extract, "--node", council, "--to", "linker", "--dataset",
+                       "identifiers").exit_code == 0
+    evalink_cli("deliver", "--from", council, "--to", linker)
+    received = evalink_cli("receive", "--node", linker)
+    assert received.exit_code == 0 and "60 rows" in received.output
