@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pytest
 
-from tests.node.conftest import EXAMPLE_POLICY
+from tests.node.conftest import EXAMPLE_POLICY, PASSPHRASE
 
 
 def one_line_error(result) -> str:
@@ -64,6 +64,12 @@ def test_a_wrong_passphrase_is_one_line_and_exit_2(two_nodes, evalink_cli, monke
     council, _ = two_nodes
     monkeypatch.setenv("EVALINK_PASSPHRASE", "certainly not the passphrase")
     assert "wrong passphrase" in one_line_error(evalink_cli("audit", "verify", "--node", council))
+    # The failed attempt is in the log, and the log still verifies, without warnings.
+    monkeypatch.setenv("EVALINK_PASSPHRASE", PASSPHRASE)
+    verified = evalink_cli("audit", "verify", "--node", council)
+    assert verified.exit_code == 0 and "warning" not in verified.output
+    shown = evalink_cli("audit", "show", "--node", council, "--action", "unlock-failed")
+    assert "unlock-failed" in shown.output
 
 
 def test_a_field_outside_the_flow_is_refused_with_the_rule_named(two_nodes, people, tmp_path,

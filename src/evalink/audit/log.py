@@ -31,6 +31,9 @@ from evalink.errors import EvalinkError
 
 GENESIS = "0" * 64
 CHECKPOINT = "checkpoint"
+# Logged without the node's keys (a wrong passphrase), so never followed by a checkpoint
+# of its own; the next unlocked session's checkpoint covers it.
+UNLOCK_FAILED = "unlock-failed"
 
 # Detail keys that would almost certainly carry a person's data. A guard, not a proof:
 # the rule for callers is field names, counts, row numbers and hashes only.
@@ -87,7 +90,7 @@ class AuditLog:
         path: Path,
         *,
         party: str,
-        signing_key: Ed25519PrivateKey,
+        signing_key: Ed25519PrivateKey | None,
         clock: Callable[[], datetime] = utc_now,
         user: str | None = None,
     ) -> None:
@@ -148,6 +151,8 @@ class AuditLog:
         return entry
 
     def checkpoint(self) -> dict[str, Any]:
+        if self._signing_key is None:
+            raise EvalinkError("this audit session cannot sign: the node is locked")
         seq = self.head.seq + 1
         signature = self._signing_key.sign(
             checkpoint_message(self.party, seq, self.head.hash, self.session)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from evalink.audit.log import (
     CHECKPOINT,
     GENESIS,
+    UNLOCK_FAILED,
     Head,
     checkpoint_message,
     entry_hash,
@@ -96,7 +97,7 @@ def verify_log(
                 return fail(number, seq, "checkpoint signature is not the node's (forged)")
             report.checkpoints += 1
             sessions_open.pop(session, None)
-        else:
+        elif action != UNLOCK_FAILED:
             sessions_open.setdefault(session, number)
         if anchor is not None and seq == anchor.seq:
             if stored_hash != anchor.hash:

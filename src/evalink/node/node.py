@@ -43,10 +43,11 @@ import duckdb
 import pyarrow as pa
 
 from evalink.audit import AuditLog, Head, Report, verify_log
+from evalink.audit.log import UNLOCK_FAILED
 from evalink.errors import EvalinkError, InputError, PolicyViolation
 from evalink.files import atomic_output, read_table, write_text_atomic
 from evalink.node import package as pkg
-from evalink.node.keyring import KeyRing
+from evalink.node.keyring import KeyRing, WrongPassphrase
 from evalink.node.store import attach, connect
 from evalink.node.trust import PartyKeys, parse_public_key_document, public_key_document
 from evalink.policy import Policy, load_policy, parse_policy
@@ -243,7 +244,14 @@ class Node:
         party = node_party(directory)
         lock = _acquire_lock(directory)
         try:
-            ring = KeyRing.unlock(directory / "keys" / "keyring.json", passphrase)
+            try:
+                ring = KeyRing.unlock(directory / "keys" / "keyring.json", passphrase)
+            except WrongPassphrase:
+                # Failed attempts are evidence too; the entry is sealed by the next
+                # checkpoint an unlocked session writes.
+                AuditLog(directory / "audit" / "log.jsonl", party=party, signing_key=None,
+                         clock=clock).record(UNLOCK_FAILED)
+                raise
             if ring.config.get("party") != party:
                 raise EvalinkError(
                     f"{directory}: node.json names party '{party}' but the key ring was made "
