@@ -89,7 +89,15 @@ def _draw(rng: np.random.Generator, in_council: np.ndarray):
     postcode = np.where(in_council, pc_c[u_c], pc_o[u_o])
     street = np.where(in_council, st_c[u_c], st_o[u_o])
     town = np.where(in_council, tw_c[u_c], tw_o[u_o])
-    number = rng.integers(1, 160, size=n).astype(str).astype(object)
+    # House numbers are distinct within a postcode unit (its k-th household gets a number
+    # in 3k+1..3k+3), so two households never share an address by accident.
+    unit = np.where(in_council, u_c, len(pc_c) + u_o)
+    order = np.argsort(unit, kind="stable")
+    sorted_unit = unit[order]
+    starts = np.flatnonzero(np.r_[True, sorted_unit[1:] != sorted_unit[:-1]])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    number = (1 + 3 * rank + rng.integers(0, 3, size=n)).astype(str).astype(object)
     flat = rng.random(n) < FLAT_SHARE
     flat_no = rng.integers(1, 24, size=n).astype(str).astype(object)
     prefix = np.where(flat, "Flat " + flat_no + ", ", "")
