@@ -89,7 +89,8 @@ def identify(
     done("resolve")
 
     step("forming households and families")
-    people = families(persons_from_records(records), as_of)
+    persons_, addresses = persons_from_records(records)
+    people = families(persons_, as_of, addresses)
     done("households")
 
     step("evaluating eligibility rules")

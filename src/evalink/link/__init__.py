@@ -9,9 +9,18 @@ records of one table (several local services) into persons.
 
 from __future__ import annotations
 
+from evalink.link.dedupe import DedupeResult, dedupe
 from evalink.link.pipeline import LinkResult, run, write_links
 from evalink.link.standardise import CONTRACT_COLUMNS, standardise
 
 link = run
 
-__all__ = ["CONTRACT_COLUMNS", "LinkResult", "link", "standardise", "write_links"]
+__all__ = [
+    "CONTRACT_COLUMNS",
+    "DedupeResult",
+    "LinkResult",
+    "dedupe",
+    "link",
+    "standardise",
+    "write_links",
+]
