@@ -112,3 +112,8 @@ def test_adults_have_valid_ninos_and_children_none(identities: pl.DataFrame) -> 
 def test_postcodes_have_uk_format(identities: pl.DataFrame) -> None:
     pattern = r"^[A-Z]{1,2}\d{1,2} \d[A-Z]{2}$"
     assert identities["postcode"].str.contains(pattern).all()
+
+
+def test_no_two_households_share_an_address(identities: pl.DataFrame) -> None:
+    homes = identities.group_by("family_id").agg(pl.col("address").first(), pl.col("postcode").first())
+    assert homes.select(pl.struct("address", "postcode").n_unique()).item() == homes.height
