@@ -34,3 +34,21 @@ def evalink():
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory) -> Path:
+    """A small synthetic world shared by the stage tests that need whole-flow data."""
+    from evalink.synth import generate
+
+    out = tmp_path_factory.mktemp("world") / "world"
+    generate(out, families=150, population=4000, seed=11)
+    return out
+
+
+@pytest.fixture
+def cheap_nodes(monkeypatch):
+    """Node key derivation made cheap for tests; the default cost stays strong."""
+    monkeypatch.setenv("EVALINK_SCRYPT_LOG2N", "10")
+    monkeypatch.setenv("EVALINK_PASSPHRASE", "synthetic test passphrase")
+    return "synthetic test passphrase"

@@ -99,6 +99,8 @@ def explain(
     node_dir: Path = typer.Option(..., "--node", help="The council's node directory."),
 ) -> None:
     """Which headlines a family meets, and the evidence for each (source, record, date, rule)."""
+    import polars as pl
+
     from evalink.cli.node import open_node
     from evalink.identify import explain as explain_family
 
@@ -109,14 +111,13 @@ def explain(
         f"{family['headline_count']} headlines, priority {family['priority']:g}",
         highlight=False,
     )
-    table = Table()
-    for column in ("headline", "rule", "person_key", "source", "source_record_id", "start"):
-        table.add_column(column)
-    for row in evidence.iter_rows(named=True):
-        table.add_row(
-            *(
-                str(row[c])
-                for c in ("headline", "rule", "person_key", "source", "source_record_id", "start")
+    # One line per piece of evidence: long rule texts stay whole and can be grepped.
+    for headline in family["headlines"]:
+        console.print(f"{headline}:", highlight=False)
+        for row in evidence.filter(pl.col("headline") == headline).iter_rows(named=True):
+            console.print(
+                f"  {row['rule']} — {row['source']} record {row['source_record_id']} "
+                f"({row['start']}), person {row['person_key']}",
+                highlight=False,
+                markup=False,
             )
-        )
-    console.print(table)
