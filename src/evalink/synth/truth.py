@@ -54,7 +54,7 @@ def persons_table(world: World, records: dict[str, Records]) -> Iterator[pl.Data
                     "person_id": pid.gather(p),
                     "family_id": fid.gather(p),
                     "naming_group": group.gather(p),
-                    "source": pl.Series([source] * len(rec.person), dtype=pl.String),
+                    "source": pl.repeat(source, len(rec.person), dtype=pl.String, eager=True),
                     "record_id": rec.table["record_id"],
                     "role": role.gather(p),
                     "sex": sex.gather(p),
