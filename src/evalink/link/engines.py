@@ -42,6 +42,10 @@ def _duckdb_api(threads: int | None) -> Any:
     connection.execute("SET autoload_known_extensions = false")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
+    # Keep DuckDB's share of memory bounded so the whole run stays within a few GB on a
+    # small machine; joins and aggregates spill to disk beyond it.
+    connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '2GB')}'")
+    connection.execute("SET preserve_insertion_order = false")
     # Spill to a private temporary directory rather than failing on large inputs.
     connection.execute(
         f"SET temp_directory = '{tempfile.gettempdir()}/evalink-duckdb-{os.getpid()}'"
@@ -74,6 +78,8 @@ def spark_session() -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("EVALINK_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.ui.enabled", "false")
+        # Not the current directory: a run must leave nothing behind in a work tree.
+        .config("spark.sql.warehouse.dir", os.path.join(checkpoint_dir, "warehouse"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
         # Splink's CASE expressions for many comparison levels exceed the JVM's 64 KB

@@ -195,14 +195,19 @@ def prediction_blocking_rules() -> list[Any]:
     ]
 
 
-def evalink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
+def evalink_settings(
+    link_type: LinkType = "link_only", *, with_values: bool = True
+) -> SettingsCreator:
+    """`with_values`: keep both records' values beside each scored pair (the report's
+    waterfall charts need them; a plain run does not, and they are most of the memory)."""
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="record_id",
         comparisons=comparisons(),
         blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        # The gamma columns (level reached per comparison) feed the twin guard.
         retain_intermediate_calculation_columns=True,
-        retain_matching_columns=True,
+        retain_matching_columns=with_values,
         additional_columns_to_retain=[],
         # Parameters move by less than 0.001 after a handful of iterations on blocks
         # this clean; each further iteration is a full pass (a Spark job) for nothing.

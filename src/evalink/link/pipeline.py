@@ -81,28 +81,32 @@ def run(
     progress("standardising")
     left_std, left_counts = standardise.standardise(left_raw)
     right_std, right_counts = standardise.standardise(right_raw)
+    del left_raw, right_raw  # only the standardised columns are needed from here
 
     deterministic = deterministic_pairs(left_std, right_std)
 
     with engines.database_api(engine, threads=threads) as api:
-        from splink import Linker
-
         left_sdf = engines.register(
             api, model.with_model_columns(left_std).to_arrow(), "left_records"
         )
         right_sdf = engines.register(
             api, model.with_model_columns(right_std).to_arrow(), "right_records"
         )
-        linker = Linker(
-            [left_sdf, right_sdf], model.evalink_settings("link_only"), log_level=logging.WARNING
-        )
+        # Splink keeps the per-comparison levels (gammas, for the twin guard) only with
+        # the matching columns.
+        linker = _linker([left_sdf, right_sdf], "link_only", with_values=True)
 
         progress("training (u by sampling, m by EM)")
         plan = train.train(linker, nino_pairs=train.shared_nino_count(left_std, right_std))
 
         progress("scoring candidate pairs")
         # Pairs below 1e-4 can never be accepted and only cost memory downstream.
-        predictions = linker.inference.predict(threshold_match_probability=1e-4)
+        # In chunks of the right side: the pairs of one chunk, with both records'
+        # values, must fit in the engine's memory.
+        chunks = max(1, math.ceil(right_std.height / 250_000))
+        predictions = linker.inference.predict(
+            threshold_match_probability=1e-4, num_chunks_left=1, num_chunks_right=chunks
+        )
         scored = _as_polars(
             predictions,
             [
@@ -114,15 +118,7 @@ def run(
                 *model.GAMMAS,
             ],
         )
-        scored = _orient(scored)
-        # Guard against twins where the data has twins: in files built from households
-        # (every council and department file) siblings with one birthday are common; in
-        # a file of unrelated people (FEBRL) the guard would only refuse true matches
-        # whose forename was mistyped beyond recognition. UK files hold about twenty
-        # such households per 10,000 records; chance alone gives far fewer than one.
-        twins = model.same_birthday_siblings(left_std) + model.same_birthday_siblings(right_std)
-        if twins * 10_000 >= left_std.height + right_std.height:
-            scored = model.veto_household_siblings(scored)
+        scored = _guard_twins(_orient(scored), [left_std, right_std])
 
         progress("assigning one to one")
         prior = linker._settings_obj._probability_two_random_records_match
@@ -152,6 +148,36 @@ def run(
             report.collect(result, linker, predictions, left_std, right_std)
         predictions.drop_table_from_database_and_remove_from_cache()
     return result
+
+
+def _linker(frames: list[Any], link_type: model.LinkType, *, with_values: bool = False) -> Any:
+    from splink import Linker
+
+    # Splink reports untrainable levels at WARNING; they are expected (a dataset
+    # without NINOs) and belong in --verbose, not in every run's output.
+    quiet = not logging.getLogger().isEnabledFor(logging.DEBUG)
+    level = logging.ERROR if quiet else logging.DEBUG
+    linker = Linker(
+        frames if len(frames) > 1 else frames[0],
+        model.evalink_settings(link_type, with_values=with_values),
+        log_level=level,
+    )
+    logging.getLogger("splink").setLevel(level)
+    return linker
+
+
+def _guard_twins(scored: pl.DataFrame, sides: list[pl.DataFrame]) -> pl.DataFrame:
+    """Guard against twins where the data has twins.
+
+    In files built from households (every council and department file) siblings with
+    one birthday are common; in a file of unrelated people (FEBRL) the guard would only
+    refuse true matches whose forename was mistyped beyond recognition. UK files hold
+    about twenty such households per 10,000 records; chance alone gives far fewer than one.
+    """
+    twins = sum(model.same_birthday_siblings(side) for side in sides)
+    if twins * 10_000 >= sum(side.height for side in sides):
+        return model.veto_household_siblings(scored)
+    return scored
 
 
 def reestimate_prior(

@@ -77,11 +77,16 @@ def name_groups() -> pl.DataFrame:
 
 def _clean_text(column: pl.Expr) -> pl.Expr:
     """Upper case, accents stripped, punctuation to spaces, apostrophes joined."""
+    text = column.cast(pl.String)
+    # Unicode decomposition is slow and almost every value is plain ASCII: only values
+    # with another character pay for it.
+    text = (
+        pl.when(text.str.contains(r"[^\x00-\x7F]"))
+        .then(text.str.normalize("NFKD").str.replace_all(r"\p{M}", ""))
+        .otherwise(text)
+    )
     return (
-        column.cast(pl.String)
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_uppercase()
+        text.str.to_uppercase()
         .str.replace_all(r"['`’]", "")
         .str.replace_all(r"[^A-Z0-9 ]", " ")
         .str.replace_all(r"\s+", " ")
@@ -111,7 +116,11 @@ def _name_tokens(column: pl.Expr) -> pl.Expr:
 def standardise(
     table: pl.DataFrame, *, today: dt.date | None = None
 ) -> tuple[pl.DataFrame, StandardiseCounts]:
-    """Comparison-ready columns for a table with the contract columns (all strings)."""
+    """Comparison-ready columns for a table with the contract columns (all strings).
+
+    Each field is standardised once per distinct value and joined back: a population
+    file repeats its forenames, surnames, dates and postcodes many times over.
+    """
     today = today or dt.date.today()
     counts = StandardiseCounts(rows=table.height)
     for column in CONTRACT_COLUMNS[1:]:
@@ -120,162 +129,194 @@ def standardise(
                 (pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")).sum()
             ).item()
         )
-
-    frame = table.select(
-        pl.col("record_id").cast(pl.String),
-        _name_tokens(pl.col("forename")).alias("_fn_tokens"),
-        _name_tokens(pl.col("surname")).alias("_sn_tokens"),
-        pl.col("dob").cast(pl.String).str.strip_chars().alias("_dob_raw"),
-        pl.col("sex").cast(pl.String),
-        pl.col("postcode").cast(pl.String),
-        pl.col("address").cast(pl.String),
-        pl.col("nino").cast(pl.String),
+    frame = table.select([pl.col(c).cast(pl.String) for c in CONTRACT_COLUMNS])
+    steps = [
+        ("forename", _forenames),
+        ("surname", _surnames),
+        ("dob", lambda values: _dates(values, today)),
+        ("sex", _sexes),
+        ("postcode", _postcodes),
+        ("address", _addresses),
+        ("nino", _ninos),
+    ]
+    for column, step in steps:
+        values = frame.select(pl.col(column).alias("_raw")).unique()
+        frame = frame.join(
+            step(values), left_on=column, right_on="_raw", how="left", nulls_equal=True
+        )
+    counts.unparseable_dob = int(frame["_unparseable"].sum())
+    counts.placeholder_dob = int(frame["_placeholder"].sum())
+    counts.invalid_nino = int(frame["_invalid_nino"].sum())
+    standard = frame.drop("dob", "sex", "postcode", "nino").rename(
+        {"dob_std": "dob", "sex_std": "sex", "postcode_std": "postcode", "nino_std": "nino"}
     )
+    return standard.select(STANDARD_COLUMNS), counts
 
-    # Names ---------------------------------------------------------------------------
-    frame = frame.with_columns(
+
+def _forenames(values: pl.DataFrame) -> pl.DataFrame:
+    frame = values.with_columns(
         # Singh/Kaur written inside the forename field are the same religious name.
-        pl.col("_fn_tokens")
+        _name_tokens(pl.col("_raw"))
         .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
         .alias("forename_tokens"),
-        pl.col("_sn_tokens")
-        .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
-        .alias("_sn_family"),
     )
     frame = frame.with_columns(
         # The given name that identifies the person: skip an optional honorific first
         # name when another given name follows it.
-        pl.when(
-            (pl.col("forename_tokens").list.len() > 1)
-            & pl.col("forename_tokens").list.first().is_in(list(_OPTIONAL_FIRST_NAMES))
-        )
-        .then(pl.col("forename_tokens").list.get(1, null_on_oob=True))
-        .otherwise(pl.col("forename_tokens").list.first())
-        .alias("forename_main"),
-        # Surname: family name words joined, so Smith-Jones, Smith Jones and SmithJones
-        # agree exactly; when the only surname is Singh or Kaur it is kept as it is.
-        pl.when(pl.col("_sn_family").list.len() > 0)
-        .then(pl.col("_sn_family").list.join(""))
-        .otherwise(pl.col("_sn_tokens").list.join(""))
-        .alias("surname_std"),
-        pl.when(pl.col("_sn_family").list.len() > 0)
-        .then(pl.col("_sn_family"))
-        .otherwise(pl.col("_sn_tokens"))
-        .alias("surname_tokens"),
-        ((pl.col("_sn_family").list.len() == 0) & (pl.col("_sn_tokens").list.len() > 0)).alias(
-            "surname_is_religious"
-        ),
-    )
-    frame = frame.with_columns(
-        _empty_to_null(pl.col("forename_main")).alias("forename_main"),
-        _empty_to_null(pl.col("surname_std")).alias("surname_std"),
+        _empty_to_null(
+            pl.when(
+                (pl.col("forename_tokens").list.len() > 1)
+                & pl.col("forename_tokens").list.first().is_in(list(_OPTIONAL_FIRST_NAMES))
+            )
+            .then(pl.col("forename_tokens").list.get(1, null_on_oob=True))
+            .otherwise(pl.col("forename_tokens").list.first())
+        ).alias("forename_main"),
         pl.when(pl.col("forename_tokens").list.len() > 0)
         .then(pl.col("forename_tokens"))
         .alias("forename_tokens"),
+    )
+    return _with_name_groups(frame).select(
+        "_raw", "forename_main", "forename_tokens", "forename_groups"
+    )
+
+
+def _surnames(values: pl.DataFrame) -> pl.DataFrame:
+    frame = values.with_columns(_name_tokens(pl.col("_raw")).alias("_sn_tokens"))
+    frame = frame.with_columns(
+        pl.col("_sn_tokens")
+        .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
+        .alias("_sn_family"),
+    )
+    has_family = pl.col("_sn_family").list.len() > 0
+    frame = frame.with_columns(
+        # Surname: family name words joined, so Smith-Jones, Smith Jones and SmithJones
+        # agree exactly; when the only surname is Singh or Kaur it is kept as it is.
+        _empty_to_null(
+            pl.when(has_family)
+            .then(pl.col("_sn_family").list.join(""))
+            .otherwise(pl.col("_sn_tokens").list.join(""))
+        ).alias("surname_std"),
+        pl.when(has_family)
+        .then(pl.col("_sn_family"))
+        .otherwise(pl.col("_sn_tokens"))
+        .alias("surname_tokens"),
+        (~has_family & (pl.col("_sn_tokens").list.len() > 0)).alias("surname_is_religious"),
+    )
+    frame = frame.with_columns(
         pl.when(pl.col("surname_tokens").list.len() > 0)
         .then(pl.col("surname_tokens"))
-        .alias("surname_tokens"),
+        .alias("surname_tokens")
     )
-    frame = _with_name_groups(frame)
+    return frame.select("_raw", "surname_std", "surname_tokens", "surname_is_religious")
 
-    # Dates of birth --------------------------------------------------------------------
-    parsed = pl.col("_dob_raw").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    frame = frame.with_columns(parsed.alias("_dob_date"))
-    present = pl.col("_dob_raw").is_not_null() & (pl.col("_dob_raw") != "")
-    counts.unparseable_dob = int(
-        frame.select((present & pl.col("_dob_date").is_null()).sum()).item()
-    )
+
+def _dates(values: pl.DataFrame, today: dt.date) -> pl.DataFrame:
+    raw = pl.col("_raw").str.strip_chars()
+    frame = values.with_columns(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias("_date"))
+    present = raw.is_not_null() & (raw != "")
     placeholder = (
-        pl.col("_dob_date").dt.to_string("%Y-%m-%d").is_in(_PLACEHOLDER_DOBS)
-        | (pl.col("_dob_date").dt.year() < _EARLIEST_YEAR)
-        | (pl.col("_dob_date") > pl.lit(today))
-    )
-    counts.placeholder_dob = int(
-        frame.select((pl.col("_dob_date").is_not_null() & placeholder).sum()).item()
+        pl.col("_date").dt.to_string("%Y-%m-%d").is_in(_PLACEHOLDER_DOBS)
+        | (pl.col("_date").dt.year() < _EARLIEST_YEAR)
+        | (pl.col("_date") > pl.lit(today))
     )
     frame = frame.with_columns(
-        pl.when(placeholder).then(None).otherwise(pl.col("_dob_date")).alias("_dob_date")
+        (present & pl.col("_date").is_null()).alias("_unparseable"),
+        (pl.col("_date").is_not_null() & placeholder).fill_null(False).alias("_placeholder"),
+    ).with_columns(
+        pl.when(pl.col("_placeholder")).then(None).otherwise(pl.col("_date")).alias("_date")
     )
-    dob = pl.col("_dob_date").dt.to_string("%Y-%m-%d")
-    day = pl.col("_dob_date").dt.day()
-    month = pl.col("_dob_date").dt.month()
-    frame = frame.with_columns(
-        dob.alias("dob"),
+    day, month = pl.col("_date").dt.day(), pl.col("_date").dt.month()
+    return frame.select(
+        "_raw",
+        "_unparseable",
+        "_placeholder",
+        pl.col("_date").dt.to_string("%Y-%m-%d").alias("dob_std"),
         # The same date with day and month exchanged, when that is itself a date: the
         # commonest keying error in UK dates (US-format entry).
         pl.when((day <= 12) & (day != month))
         .then(
-            pl.col("_dob_date").dt.year().cast(pl.String)
+            pl.col("_date").dt.year().cast(pl.String)
             + "-"
             + day.cast(pl.String).str.zfill(2)
             + "-"
             + month.cast(pl.String).str.zfill(2)
         )
         .alias("dob_swapped"),
-        pl.col("_dob_date").dt.year().cast(pl.String).alias("dob_year"),
+        pl.col("_date").dt.year().cast(pl.String).alias("dob_year"),
         # 1 January is what systems write when only the year is known: an exact match
         # on it says much less than an exact match on any other day.
         ((day == 1) & (month == 1)).alias("dob_jan1"),
     )
 
-    # Sex, postcode, address -------------------------------------------------------------
-    sex = _clean_text(pl.col("sex")).str.slice(0, 1)
-    postcode = _clean_text(pl.col("postcode")).str.replace_all(" ", "")
-    frame = frame.with_columns(
-        pl.when(sex.is_in(["M", "F"])).then(sex).alias("sex"),
-        _empty_to_null(postcode).alias("postcode"),
+
+def _sexes(values: pl.DataFrame) -> pl.DataFrame:
+    sex = _clean_text(pl.col("_raw")).str.slice(0, 1)
+    return values.with_columns(pl.when(sex.is_in(["M", "F"])).then(sex).alias("sex_std")).select(
+        "_raw", pl.col("sex_std")
     )
-    frame = frame.with_columns(
-        pl.when(pl.col("postcode").str.len_chars() >= 5)
-        .then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 3))
-        .otherwise(pl.col("postcode"))
+
+
+def _postcodes(values: pl.DataFrame) -> pl.DataFrame:
+    postcode = _empty_to_null(_clean_text(pl.col("_raw")).str.replace_all(" ", ""))
+    frame = values.with_columns(postcode.alias("postcode_std"))
+    length = pl.col("postcode_std").str.len_chars()
+    return frame.select(
+        "_raw",
+        "postcode_std",
+        pl.when(length >= 5)
+        .then(pl.col("postcode_std").str.slice(0, length - 3))
+        .otherwise(pl.col("postcode_std"))
         .alias("postcode_outward"),
-        pl.when(pl.col("postcode").str.len_chars() >= 5)
-        .then(pl.col("postcode").str.slice(0, pl.col("postcode").str.len_chars() - 2))
-        .otherwise(pl.col("postcode"))
+        pl.when(length >= 5)
+        .then(pl.col("postcode_std").str.slice(0, length - 2))
+        .otherwise(pl.col("postcode_std"))
         .alias("postcode_sector"),
     )
-    address = _clean_text(pl.col("address"))
-    for short, long in _ADDRESS_WORDS.items():
-        address = address.str.replace_all(rf"\b{short}\b", long)
-    frame = frame.with_columns(_empty_to_null(address).alias("address_std"))
-    frame = frame.with_columns(
-        _empty_to_null(
-            pl.col("address_std").str.extract_all(r"\b[0-9]+[A-Z]?\b").list.join(" ")
-        ).alias("address_numbers"),
+
+
+def _addresses(values: pl.DataFrame) -> pl.DataFrame:
+    # Abbreviations written out in one pass (RD → ROAD, ST → STREET): padding with
+    # spaces makes each pattern match whole words only.
+    padded = pl.lit(" ") + _clean_text(pl.col("_raw")) + pl.lit(" ")
+    address = padded.str.replace_many(
+        [f" {short} " for short in _ADDRESS_WORDS],
+        [f" {long} " for long in _ADDRESS_WORDS.values()],
+    ).str.strip_chars()
+    frame = values.with_columns(_empty_to_null(address).alias("address_std"))
+    number = r"\b[0-9]+[A-Z]?\b"
+    return frame.select(
+        "_raw",
+        "address_std",
+        _empty_to_null(pl.col("address_std").str.extract_all(number).list.join(" ")).alias(
+            "address_numbers"
+        ),
         # Without the house number: the street, which neighbours share.
         _empty_to_null(
             pl.col("address_std")
-            .str.replace_all(r"\b[0-9]+[A-Z]?\b", "")
+            .str.replace_all(number, "")
             .str.replace_all(r"\s+", " ")
             .str.strip_chars()
         ).alias("address_street"),
     )
 
-    # National Insurance numbers -----------------------------------------------------------
-    nino = _clean_text(pl.col("nino")).str.replace_all(" ", "")
-    valid = nino.str.contains(_NINO_PATTERN) & ~nino.str.slice(0, 2).is_in(_NINO_BAD_PREFIXES)
-    counts.invalid_nino = int(
-        frame.select((nino.is_not_null() & (nino != "") & ~valid).sum()).item()
-    )
-    # The suffix letter is often dropped or varies between systems; the first eight
-    # characters identify the person.
-    frame = frame.with_columns(pl.when(valid).then(nino.str.slice(0, 8)).alias("nino"))
 
-    return frame.select(STANDARD_COLUMNS), counts
+def _ninos(values: pl.DataFrame) -> pl.DataFrame:
+    nino = pl.col("_raw").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    valid = nino.str.contains(_NINO_PATTERN) & ~nino.str.slice(0, 2).is_in(_NINO_BAD_PREFIXES)
+    return values.select(
+        "_raw",
+        (nino.is_not_null() & (nino != "") & ~valid).fill_null(False).alias("_invalid_nino"),
+        # The suffix letter is often dropped or varies between systems; the first eight
+        # characters identify the person.
+        pl.when(valid).then(nino.str.slice(0, 8)).alias("nino_std"),
+    )
 
 
 def _with_name_groups(frame: pl.DataFrame) -> pl.DataFrame:
     """`forename_groups`: the given name and every group it belongs to (nicknames,
     transliterations), so Bill and William, or Mohamed and Muhammad, intersect."""
-    groups = name_groups()
-    names = frame.select("record_id", pl.col("forename_main").alias("name")).drop_nulls()
-    matched = (
-        names.join(groups, on="name", how="inner")
-        .group_by("record_id")
-        .agg(pl.col("group").alias("_groups"))
-    )
-    frame = frame.join(matched, on="record_id", how="left")
+    groups = name_groups().group_by("name").agg(pl.col("group").alias("_groups"))
+    frame = frame.join(groups, left_on="forename_main", right_on="name", how="left")
     return frame.with_columns(
         pl.when(pl.col("forename_main").is_not_null())
         .then(

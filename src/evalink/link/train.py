@@ -47,7 +47,7 @@ def shared_nino_count(left: pl.DataFrame, right: pl.DataFrame | None = None) -> 
 
 
 def train(
-    linker: Any, *, nino_pairs: int, max_em_pairs: float = 2e6, u_pairs: float = 5e6
+    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 3e6
 ) -> TrainingPlan:
     plan = TrainingPlan()
     training = linker.training
