@@ -71,24 +71,29 @@ class AnonymityReport:
     quasi_identifiers: list[str]
     steps_applied: list[str] = field(default_factory=list)
     rows_in: int = 0
-    rows_suppressed: int = 0
+    persons_suppressed: int = 0  # persons whose quasi-identifiers were blanked
     smallest_class: int = 0
 
 
 def small_classes(frame: pl.DataFrame, quasi: list[str], k: int) -> pl.Series:
-    """True for each row whose quasi-identifier combination occurs fewer than k times."""
+    """True for each row whose quasi-identifier combination occurs fewer than k times.
+
+    Rows whose quasi-identifiers are all blank reveal none and are never small.
+    """
     if not quasi or frame.height == 0:
         return pl.Series("small", [False] * frame.height, dtype=pl.Boolean)
-    return frame.select((pl.len().over(quasi) < k).alias("small"))["small"]
+    blank = pl.all_horizontal(pl.col(q).is_null() for q in quasi)
+    return frame.select(((pl.len().over(quasi) < k) & ~blank).alias("small"))["small"]
 
 
 def k_anonymise(
     frame: pl.DataFrame, quasi: list[str], k: int, *, person: str = "pseudonym"
 ) -> tuple[pl.DataFrame, AnonymityReport]:
-    """Generalise and suppress until every person's quasi-identifiers are shared by ≥ k people.
+    """Generalise, then suppress, until every person's quasi-identifiers are shared by
+    at least k people.
 
     `frame` may hold several rows per person (outcome records); classes are counted in
-    persons, and a suppressed person loses all their rows.
+    persons, and every row of a person carries the same (generalised) values.
     """
     report = AnonymityReport(k=k, quasi_identifiers=list(quasi), rows_in=frame.height)
     people = frame.select(person, *quasi).unique(subset=[person], keep="first")
@@ -98,12 +103,15 @@ def k_anonymise(
         people = step(people)
         report.steps_applied.append(name)
     small = small_classes(people, quasi, k)
-    suppressed = people.filter(small)[person]
-    people = people.filter(~small)
-    out = frame.drop(quasi).join(people, on=person, how="inner")
-    report.rows_suppressed = frame.height - out.height
-    report.smallest_class = (
-        int(people.group_by(quasi).len()["len"].min()) if people.height and quasi else 0
-    )
-    report.steps_applied += [f"suppressed {len(suppressed)} persons"] if len(suppressed) else []
+    report.persons_suppressed = int(small.sum())
+    if report.persons_suppressed:
+        people = people.with_columns(
+            pl.when(small).then(None).otherwise(pl.col(q)).alias(q) for q in quasi
+        )
+        report.steps_applied.append(
+            f"quasi-identifiers blanked for {report.persons_suppressed} persons"
+        )
+    out = frame.drop(quasi).join(people, on=person, how="left")
+    shown = people.filter(~pl.all_horizontal(pl.col(q).is_null() for q in quasi))
+    report.smallest_class = int(shown.group_by(quasi).len()["len"].min()) if shown.height else 0
     return out.select(frame.columns), report

@@ -114,7 +114,7 @@ def assemble(
         f"project '{done.project}': {done.persons:,} persons, {done.rows:,} rows; "
         f"k={report.k} on {', '.join(report.quasi_identifiers)}; "
         f"generalised: {', '.join(report.steps_applied) or 'nothing needed'}; "
-        f"{report.rows_suppressed:,} rows suppressed → {done.package}",
+        f"{report.persons_suppressed:,} persons' quasi-identifiers blanked → {done.package}",
         highlight=False,
     )
 
