@@ -16,6 +16,7 @@ DuckDB and to Spark SQL. Two things differ from a generic configuration:
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 import polars as pl
@@ -37,12 +38,26 @@ def _forename() -> cl.CustomComparison:
                 label_for_charts="nickname or transliteration"
             ),
             cll.JaroWinklerLevel("forename_main", 0.92).configure(label_for_charts="typo"),
+            cll.DamerauLevenshteinLevel("forename_main", 1).configure(
+                label_for_charts="one letter different"
+            ),
             cll.ColumnsReversedLevel(
                 "forename_main", "surname_for_swap", symmetrical=True
             ).configure(label_for_charts="forename and surname swapped"),
+            # Truncated or abbreviated (Ma / Malgorzata, Chris / Christopher).
+            cll.CustomLevel(
+                "length(forename_main_l) >= 2 AND length(forename_main_r) >= 2 AND"
+                " (substr(forename_main_l, 1, length(forename_main_r)) = forename_main_r"
+                " OR substr(forename_main_r, 1, length(forename_main_l)) = forename_main_l)",
+                "one is the start of the other",
+            ),
             # One record gives a middle name as the main name (or a second given name).
             cll.ArrayIntersectLevel("forename_tokens", 1).configure(
                 label_for_charts="shares another given name"
+            ),
+            cll.CustomLevel(
+                "forename_is_religious_l OR forename_is_religious_r",
+                "only Mohammed (or a variant) on one side",
             ),
             cll.JaroWinklerLevel("forename_main", 0.8).configure(label_for_charts="similar"),
             cll.ElseLevel(),
@@ -77,9 +92,10 @@ def _surname_and_location() -> cl.CustomComparison:
         cll.JaroWinklerLevel("surname_std", 0.9),
         # Double-barrelled or hyphenated on one side only.
         cll.ArrayIntersectLevel("surname_tokens", 1),
-        # Singh or Kaur as the only surname on one side: consistent with any family name.
-        cll.CustomLevel("surname_is_religious_l OR surname_is_religious_r"),
     )
+    # Singh or Kaur as the only surname on one side: consistent with any family name, and
+    # shared by a large community, so its own (weaker) levels.
+    surname_religious = cll.CustomLevel("surname_is_religious_l OR surname_is_religious_r")
     same_address = cll.Or(
         cll.And(
             cll.ExactMatchLevel("postcode"),
@@ -123,6 +139,11 @@ def _surname_and_location() -> cl.CustomComparison:
             ),
             level(cll.And(surname_close, same_district), "similar surname, same district"),
             level(surname_close, "similar surname, elsewhere"),
+            level(
+                cll.And(surname_religious, cll.Or(same_address, same_postcode, same_district)),
+                "Singh or Kaur on one side, same area",
+            ),
+            level(surname_religious, "Singh or Kaur on one side, elsewhere"),
             level(same_address, "different surname, same address"),
             level(same_postcode, "different surname, same postcode"),
             level(same_district, "different surname, same district"),
@@ -192,6 +213,8 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("surname_std", "address_numbers", "postcode_outward"),
         # Day and month swapped, surname kept.
         "l.dob_swapped = r.dob AND l.surname_std = r.surname_std",
+        # Forename and surname swapped, anywhere.
+        "l.forename_main = r.surname_std AND l.surname_std = r.forename_main",
     ]
 
 
@@ -247,12 +270,22 @@ def plain_splink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
 
 GAMMAS = ["gamma_forename", "gamma_dob", "gamma_surname_location", "gamma_nino"]
 
-# Splink numbers a comparison's levels from the top: ELSE is 0, the first level after
-# the null level is the highest. These follow the level lists above.
-_FORENAME_DIFFERENT = (0, 1)  # else, merely similar (Oliver / Olivia)
-_DOB_SAME = (5, 4)  # exact, exact on 1 January
-_SAME_HOME = (11, 10)  # same surname with same address, or same postcode
-_NINO_SAME = 2
+
+def _levels(comparison: str, *labels: str) -> tuple[int, ...]:
+    """The comparison vector values (gammas) of the levels with these chart labels."""
+    settings = _settings_for_gammas()
+    for compared in settings.comparisons:
+        if compared.output_column_name == comparison:
+            found = {
+                lv.label_for_charts: lv.comparison_vector_value for lv in compared.comparison_levels
+            }
+            return tuple(found[label] for label in labels)
+    raise KeyError(comparison)
+
+
+@cache
+def _settings_for_gammas() -> Any:
+    return evalink_settings().get_settings("duckdb")
 
 
 def same_birthday_siblings(records: pl.DataFrame) -> int:
@@ -280,10 +313,16 @@ def veto_household_siblings(scored: pl.DataFrame) -> pl.DataFrame:
     """
     if scored.height == 0 or "gamma_forename" not in scored.columns:
         return scored
+    different_forename = _levels("forename", "All other comparisons", "similar")
+    same_dob = _levels("dob", "exact", "exact, on 1 January (often a placeholder)")
+    same_home = _levels(
+        "surname_location", "same surname, same address", "same surname, same postcode"
+    )
+    (same_nino,) = _levels("nino", "exact")
     twins = (
-        pl.col("gamma_forename").is_in(_FORENAME_DIFFERENT)
-        & pl.col("gamma_dob").is_in(_DOB_SAME)
-        & pl.col("gamma_surname_location").is_in(_SAME_HOME)
-        & (pl.col("gamma_nino") != _NINO_SAME)
+        pl.col("gamma_forename").is_in(different_forename)
+        & pl.col("gamma_dob").is_in(same_dob)
+        & pl.col("gamma_surname_location").is_in(same_home)
+        & (pl.col("gamma_nino") != same_nino)
     )
     return scored.filter(~twins)

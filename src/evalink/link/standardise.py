@@ -26,7 +26,7 @@ _TITLES = ["MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "REV", "SIR", "DAME", 
 # a surname they are shared by a large part of a community, and people record them
 # inconsistently (as surname, as middle name, or not at all beside a family name). They
 # are kept, but flagged, so the surname comparison can treat them as weak evidence.
-RELIGIOUS_SURNAMES = frozenset({"SINGH", "KAUR"})
+RELIGIOUS_SURNAMES = frozenset({"SINGH", "KAUR", "KOUR"})
 
 # Muslim naming: an honorific first given name (Mohammed and its spellings) is often
 # used in one register and omitted in another. When a person has another given name,
@@ -174,14 +174,27 @@ def _forenames(values: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("forename_tokens").list.len() > 0)
         .then(pl.col("forename_tokens"))
         .alias("forename_tokens"),
+        # Only the honorific name was recorded (Mohammed, Md): consistent with any
+        # given name of a Muslim man, so weak evidence either way.
+        (
+            (pl.col("forename_tokens").list.len() == 1)
+            & pl.col("forename_tokens").list.first().is_in(list(_OPTIONAL_FIRST_NAMES))
+        )
+        .fill_null(False)
+        .alias("forename_is_religious"),
     )
     return _with_name_groups(frame).select(
-        "_raw", "forename_main", "forename_tokens", "forename_groups"
+        "_raw", "forename_main", "forename_tokens", "forename_groups", "forename_is_religious"
     )
 
 
 def _surnames(values: pl.DataFrame) -> pl.DataFrame:
-    frame = values.with_columns(_name_tokens(pl.col("_raw")).alias("_sn_tokens"))
+    frame = values.with_columns(
+        # Kour is a spelling of Kaur.
+        _name_tokens(pl.col("_raw"))
+        .list.eval(pl.element().replace({"KOUR": "KAUR"}))
+        .alias("_sn_tokens")
+    )
     frame = frame.with_columns(
         pl.col("_sn_tokens")
         .list.eval(pl.element().filter(~pl.element().is_in(list(RELIGIOUS_SURNAMES))))
@@ -312,6 +325,16 @@ def _ninos(values: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def transliteration_key(name: pl.Expr) -> pl.Expr:
+    """A name with common spelling choices of romanised Punjabi, Urdu and Arabic folded:
+    EE/I, OO/U, W/V, PH/F, doubled letters. Mild on purpose: dropping vowels would also
+    merge Hassan and Hussain, a common pair of twins' names."""
+    letters = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    return name.str.replace_many(["EE", "OO", "PH", "W"], ["I", "U", "F", "V"]).str.replace_many(
+        [c + c for c in letters], letters
+    )
+
+
 def _with_name_groups(frame: pl.DataFrame) -> pl.DataFrame:
     """`forename_groups`: the given name and every group it belongs to (nicknames,
     transliterations), so Bill and William, or Mohamed and Muhammad, intersect."""
@@ -322,6 +345,9 @@ def _with_name_groups(frame: pl.DataFrame) -> pl.DataFrame:
         .then(
             pl.concat_list(
                 pl.col("forename_main").cast(pl.String),
+                # The name folded for transliteration, so spellings the table does not
+                # list still meet (Harjeet / Harjit, Kulvinder / Kulwinder).
+                pl.lit("~") + transliteration_key(pl.col("forename_main")),
                 pl.col("_groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             )
             .list.unique()
@@ -336,6 +362,7 @@ STANDARD_COLUMNS = [
     "forename_main",
     "forename_tokens",
     "forename_groups",
+    "forename_is_religious",
     "surname_std",
     "surname_tokens",
     "surname_is_religious",
