@@ -90,7 +90,12 @@ def identify(
 
     step("forming households and families")
     persons_, addresses = persons_from_records(records)
-    people = families(persons_, as_of, addresses)
+    # The programme's case system lists each attached family's members under one case:
+    # the strongest evidence of who is one family, whatever addresses say.
+    cases = ingested.programme.join(person_of, on="record_key").select(
+        "person_key", pl.col("case_id").alias("group")
+    )
+    people = families(persons_, as_of, addresses, cases)
     done("households")
 
     step("evaluating eligibility rules")
