@@ -120,3 +120,45 @@ def rate_ratio(
     return Estimate(
         float(point), float(low), float(high), int(events_[treated].sum()), int(events_[~treated].sum())
     )
+
+
+def absence_ratio(world: Path, *, stratify: bool = True, reps: int = 400, level: float = 0.99) -> Estimate:
+    """Share of sessions missed in terms after the index date, attached vs waiting."""
+    people = cohort_people(world, "dfe")
+    attendance = pl.read_parquet(world / "departments/dfe/attendance.parquet")
+    # A term's first day: autumn 1 Sep, spring 1 Jan, summer 15 Apr of the right year.
+    start_year = pl.col("academic_year").str.slice(0, 4).cast(pl.Int32)
+    term_start = (
+        pl.when(pl.col("term") == "autumn").then(pl.date(start_year, 9, 1))
+        .when(pl.col("term") == "spring").then(pl.date(start_year + 1, 1, 1))
+        .otherwise(pl.date(start_year + 1, 4, 15))
+    )  # fmt: skip
+    fam = (
+        attendance.with_columns(term_start.alias("start"))
+        .join(people.select("record_id", "family_id", "index_date"), on="record_id")
+        .filter(pl.col("start") >= pl.col("index_date"))
+        .group_by("family_id")
+        .agg(pl.col("sessions_missed").sum().alias("events"), pl.col("sessions_possible").sum().alias("years"))
+        .join(
+            people.group_by("family_id").agg(
+                (pl.col("cohort").first() == "attached").alias("treated"),
+                (pl.col("n_headlines").first().cast(pl.Int64) * 2 + pl.col("cnh").first().cast(pl.Int64)).alias("stratum"),
+            ),
+            on="family_id",
+        )
+        .sort("family_id")
+    )
+    stratum = fam["stratum"].to_numpy() if stratify else np.zeros(fam.height, dtype=np.int64)
+    treated = fam["treated"].to_numpy()
+    missed = fam["events"].to_numpy().astype(float)
+    possible = fam["years"].to_numpy().astype(float)
+    n_strata = int(stratum.max()) + 1
+    point = _mh(stratum, treated, missed, possible, n_strata)
+    rng = np.random.default_rng(12345)
+    boot = np.empty(reps)
+    for i in range(reps):
+        pick = rng.integers(0, fam.height, size=fam.height)
+        boot[i] = _mh(stratum[pick], treated[pick], missed[pick], possible[pick], n_strata)
+    alpha = (1 - level) / 2
+    low, high = np.nanquantile(boot, [alpha, 1 - alpha])
+    return Estimate(float(point), float(low), float(high), int(missed[treated].sum()), int(missed[~treated].sum()))

@@ -10,7 +10,7 @@ import pytest
 
 from evalink.errors import InputError
 from evalink.synth.effects import DEFAULT_EFFECTS, Window, resolve
-from tests.synth.recover import BIG_EFFECTS, rate_ratio
+from tests.synth.recover import BIG_EFFECTS, absence_ratio, rate_ratio
 
 NIS = {
     "child_looked_after": 0.68,
@@ -113,3 +113,9 @@ def test_a_naive_comparison_is_biased_by_selection(big_world: Path) -> None:
     cin = _events(big_world, "dfe/children_in_need.parquet", "start_date", pl.col("episode_type") == "CIN")
     naive = rate_ratio(big_world, "dfe", cin, age_lo=0, age_hi=18, from_month=0, to_month=36, stratify=False)
     assert naive.low > 1.2, naive
+
+
+def test_school_attendance_is_unchanged_by_default(big_world: Path) -> None:
+    est = absence_ratio(big_world)
+    assert est.low <= 1.0 <= est.high, est
+    assert est.ratio == pytest.approx(1.0, abs=0.15)
