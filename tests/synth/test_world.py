@@ -14,7 +14,7 @@ from evalink.synth import generate
 IDENTIFIERS = ["record_id", "forename", "surname", "dob", "sex", "postcode", "address", "nino"]
 COUNCIL = [
     "police", "school_attendance", "school_exclusions", "social_care", "worklessness",
-    "domestic_abuse", "health", "programme",
+    "domestic_abuse", "health", "housing", "programme",
 ]  # fmt: skip
 DEPARTMENTS = {
     "dwp": ["persons", "benefit_spells", "employment_spells"],

@@ -45,6 +45,12 @@ PROFILES: dict[str, NoiseProfile] = {
         name_swap=0.03, moved_address=0.40, dob_off_by_one=0.02, dob_missing=0.10, nino_recorded=0.10,
     ),
     "health": NoiseProfile(nino_recorded=0.20, dob_missing=0.0, moved_address=0.30),
+    # The housing register: a tenancy lists every member of the household, kept up to
+    # date at each rent review, so old addresses are rare.
+    "housing": NoiseProfile(
+        forename_typo=0.01, surname_typo=0.01, nickname=0.05, alt_surname=0.05, moved_address=0.05,
+        dob_swap=0.003, dob_off_by_one=0.003, dob_placeholder=0.0, dob_missing=0.01, nino_recorded=0.5,
+    ),
     "programme": NoiseProfile(
         forename_typo=0.01, surname_typo=0.01, nickname=0.05, alt_surname=0.05, moved_address=0.10,
         dob_swap=0.003, dob_off_by_one=0.003, dob_placeholder=0.0, dob_missing=0.0, nino_recorded=0.6,
@@ -53,6 +59,7 @@ PROFILES: dict[str, NoiseProfile] = {
 PREFIX = {
     "police": "POL", "school_attendance": "ATT", "school_exclusions": "EXC", "social_care": "CSC",
     "worklessness": "HBW", "domestic_abuse": "DAB", "health": "HLT", "programme": "TFP",
+    "housing": "HSG",
 }  # fmt: skip
 HEALTH_FLAGS = ("mental_health", "substance_misuse", "vulnerable_new_mother")
 SOCIAL_CARE_TYPES = ("CIN", "CPP", "LAC")
@@ -145,6 +152,37 @@ def health(rng, world: World, council: np.ndarray, flags: dict) -> Records:
         "recorded_date": dates(h["day"]),
     })  # fmt: skip
     return _rows(rng, world, "health", "health", h["person"], h["day"], fields)
+
+
+# Share of the council's families on its housing register (social tenants), and of
+# those, the share with a homelessness application during the study window.
+SOCIAL_TENANT = 0.55
+HOMELESSNESS_APPLICATION = 0.10
+
+
+def housing(rng, world: World, family_of: np.ndarray, n_families: int) -> Records:
+    """The housing register: one tenancy row per member of each council family that
+    rents from the council, and a homelessness-application row per member where the
+    family applied. Children are listed too: a tenancy records the whole household."""
+    from evalink.synth.calendar import STUDY_END, STUDY_START
+
+    tenant = rng.random(n_families) < SOCIAL_TENANT
+    applied = tenant & (rng.random(n_families) < HOMELESSNESS_APPLICATION)
+    tenancy_start = STUDY_START - rng.integers(0, 15 * 365, size=n_families)
+    applied_on = rng.integers(STUDY_START, STUDY_END, size=n_families)
+    members = np.flatnonzero((family_of >= 0) & tenant[np.maximum(family_of, 0)])
+    homeless = members[applied[family_of[members]]]
+    person = np.concatenate([members, homeless])
+    fam = family_of[person]
+    day = np.concatenate([tenancy_start[family_of[members]], applied_on[family_of[homeless]]])
+    kind = np.concatenate([np.zeros(len(members), np.int8), np.ones(len(homeless), np.int8)])
+    order = np.lexsort((kind, day, person))
+    person, day, kind, fam = person[order], day[order], kind[order], fam[order]
+    fields = pl.DataFrame({
+        "event_type": pl.Series(np.array(["tenancy", "homelessness_application"])[kind]),
+        "event_date": dates(day),
+    })  # fmt: skip
+    return _rows(rng, world, "housing", "housing", person, day, fields)
 
 
 def programme(rng, world: World, family_of: np.ndarray, attached: np.ndarray, index_date, closure, cost) -> Records:

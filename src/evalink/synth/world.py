@@ -253,6 +253,7 @@ def generate(
         emit("council/sources/worklessness.parquet", sources.worklessness(rs("worklessness"), world, council, ev["benefits"]))
         emit("council/sources/domestic_abuse.parquet", sources.domestic_abuse(rs("domestic_abuse"), world, council, ev["domestic_abuse"]))
         emit("council/sources/health.parquet", sources.health(rs("health"), world, council, ev["health"]))
+        emit("council/sources/housing.parquet", sources.housing(rs("housing"), world, family_of, people.n_council_households))
         emit("council/sources/programme.parquet", sources.programme(
             rs("programme"), world, family_of, cohort.attached, cohort.index_date, cohort.closure_date, cohort.keyworker_cost,
         ))  # fmt: skip
