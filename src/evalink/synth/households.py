@@ -159,8 +159,8 @@ def _assemble(rng: np.random.Generator, parts, n_households: int, n_council: int
     twin = np.concatenate([p[4] for p in parts])
     order = np.lexsort((-age, role, household))
     household, role, male, age, twin = household[order], role[order], male[order], age[order], twin[order]
-    # The day of birth within the year is uniform; twins keep identical ages, so the
-    # same fractional day is used for everyone with the same age to the last bit.
+    # Ages are continuous, so birthdays spread over the year; twins were given the same
+    # age to the last bit above, so they get the same date of birth here.
     dob = (REFERENCE_DATE - np.floor(age * DAYS_PER_YEAR)).astype(np.int64)
     father_at = np.full(n_households, -1, dtype=np.int64)
     is_father = role == FATHER

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from evalink.synth.calendar import STUDY_END, STUDY_START
 from evalink.synth.noise import NoiseProfile
 from evalink.synth.outcomes import BENEFITS, terms
 from evalink.synth.records import Records, World, dates, finish, per_person_copies, prefixed
@@ -164,8 +165,6 @@ def housing(rng, world: World, family_of: np.ndarray, n_families: int) -> Record
     """The housing register: one tenancy row per member of each council family that
     rents from the council, and a homelessness-application row per member where the
     family applied. Children are listed too: a tenancy records the whole household."""
-    from evalink.synth.calendar import STUDY_END, STUDY_START
-
     tenant = rng.random(n_families) < SOCIAL_TENANT
     applied = tenant & (rng.random(n_families) < HOMELESSNESS_APPLICATION)
     tenancy_start = STUDY_START - rng.integers(0, 15 * 365, size=n_families)
