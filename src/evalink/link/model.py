@@ -32,7 +32,13 @@ def _forename() -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name="forename",
         comparison_levels=[
-            cll.NullLevel("forename_main"),
+            # Missing on one side, unless that side wrote the given name as its surname.
+            cll.CustomLevel(
+                "(forename_main_l IS NULL OR forename_main_r IS NULL) AND NOT ("
+                "coalesce(surname_for_swap_l = forename_main_r, false)"
+                " OR coalesce(forename_main_l = surname_for_swap_r, false))",
+                "forename missing",
+            ).configure(is_null_level=True),
             cll.ExactMatchLevel("forename_main").configure(label_for_charts="exact"),
             cll.ArrayIntersectLevel("forename_groups", 1).configure(
                 label_for_charts="nickname or transliteration"
@@ -50,6 +56,12 @@ def _forename() -> cl.CustomComparison:
                 " (substr(forename_main_l, 1, length(forename_main_r)) = forename_main_r"
                 " OR substr(forename_main_r, 1, length(forename_main_l)) = forename_main_l)",
                 "one is the start of the other",
+            ),
+            # Name order differs on one side only: the given name sits in the surname
+            # field (Kang Harpreet / Harpreet Kaur), common where family names are optional.
+            cll.CustomLevel(
+                "surname_for_swap_l = forename_main_r OR forename_main_l = surname_for_swap_r",
+                "given name in the other's surname field",
             ),
             # One record gives a middle name as the main name (or a second given name).
             cll.ArrayIntersectLevel("forename_tokens", 1).configure(
@@ -213,8 +225,10 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("surname_std", "address_numbers", "postcode_outward"),
         # Day and month swapped, surname kept.
         "l.dob_swapped = r.dob AND l.surname_std = r.surname_std",
-        # Forename and surname swapped, anywhere.
+        # Forename and surname swapped, anywhere; or the given name in the surname field.
         "l.forename_main = r.surname_std AND l.surname_std = r.forename_main",
+        "l.surname_std = r.forename_main AND l.dob = r.dob",
+        "l.forename_main = r.surname_std AND l.dob = r.dob",
     ]
 
 
