@@ -248,3 +248,14 @@ def test_an_unknown_key_is_an_error(tmp_path):
     )
     with pytest.raises(InputError, match=r"headlines\[0\]\.any_of\[0\]\.lookback: unknown key"):
         load_rules(path)
+
+
+def test_the_shipped_rules_files_load_against_the_synth_mapping():
+    from evalink.identify.sources import load_mapping
+    from tests.conftest import REPO
+
+    known = load_mapping(REPO / "examples" / "mapping-synth.yaml").indicators()
+    tf2015 = load_rules(REPO / "examples" / "rules-troubled-families-2015.yaml", known)
+    sf2022 = load_rules(REPO / "examples" / "rules-supporting-families-2022.yaml", known)
+    assert (len(tf2015.headlines), tf2015.min_headlines) == (6, 2)
+    assert (len(sf2022.headlines), sf2022.min_headlines) == (10, 3)
