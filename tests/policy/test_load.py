@@ -174,3 +174,9 @@ def test_policy_check_refuses_linked_data_to_the_council_naming_the_promise(tmp_
     assert result.exit_code == 2
     assert "sends linked dataset 'moj_outcomes' to 'council'" in result.output
     assert "'no-linked-data-back-to-council'" in result.output
+
+
+def test_a_key_with_a_line_break_is_quoted_so_the_error_stays_one_line():
+    with pytest.raises(PolicyError) as raised:
+        policy_with(lambda d: d["policy"].update({"\n": None}))
+    assert str(raised.value).startswith('changed.yaml: policy["\\n"]: unknown key')

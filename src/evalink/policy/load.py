@@ -7,6 +7,8 @@ Every problem becomes a `PolicyError` of one line: the file, the path in the doc
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,11 @@ def path_text(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", str(part)):
             out += ("." if out else "") + str(part)
+        else:
+            # A key with spaces, dots or line breaks is quoted, so the path stays one line.
+            out += f"[{json.dumps(str(part))}]"
     return out or "(document)"
 
 
@@ -112,7 +117,8 @@ def _raise_problems(source: str, problems: list[Problem]) -> None:
         return
     first = problems[0]
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    error = PolicyError(f"{source}: {first.path}: {first.message}{more}")
+    message = first.message.replace("\n", " ")
+    error = PolicyError(f"{source}: {first.path}: {message}{more}")
     error.problems = problems  # type: ignore[attr-defined]
     raise error
 
