@@ -213,7 +213,11 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("nino"),
         block_on("dob", "surname_std"),
         block_on("dob", "forename_main"),
-        block_on("forename_main", "surname_std"),
+        # Same name with the date of birth wrong in year or in day and month (name alone
+        # would pair every Harpreet Kaur and John Smith: most of the cost, little gain).
+        block_on("forename_main", "surname_std", "dob_year"),
+        "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
+        " AND substr(l.dob, 6, 5) = substr(r.dob, 6, 5)",
         block_on("dob", "postcode_outward"),
         block_on("postcode", "forename_main"),
         # Same household address: recovers a record whose name and date of birth both

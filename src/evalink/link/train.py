@@ -47,7 +47,7 @@ def shared_nino_count(left: pl.DataFrame, right: pl.DataFrame | None = None) -> 
 
 
 def train(
-    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 3e6
+    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 1e6
 ) -> TrainingPlan:
     plan = TrainingPlan()
     training = linker.training
@@ -67,7 +67,8 @@ def train(
     if nino_pairs >= _MIN_NINO_PAIRS:
         # Household members never share a NINO: trains forename, date of birth, the
         # household comparison and sex on (nearly) pure matches and chance agreements.
-        _em(training, block_on("nino"), max_em_pairs)
+        # Small blocks (about one pair per person): no sampling pass needed.
+        _em(training, block_on("nino"), None)
         plan.em_blocks.append("nino")
     else:
         plan.notes.append(
@@ -90,7 +91,7 @@ def train(
         plan.em_blocks.append("forename + surname, born within 12 years")
     # Same date of birth and forename: twins (different forename) and juniors
     # (different date of birth) both fall outside. Trains the household comparison.
-    _em(training, block_on("dob", "forename_main"), max_em_pairs)
+    _em(training, block_on("dob", "forename_main"), None)
     plan.em_blocks.append("dob + forename")
     regularise(linker)
     return plan
@@ -128,7 +129,7 @@ def regularise(linker: Any) -> None:
             level.u_probability = u
 
 
-def _em(training: Any, rule: Any, max_pairs: float) -> None:
+def _em(training: Any, rule: Any, max_pairs: float | None) -> None:
     training.estimate_parameters_using_expectation_maximisation(
         rule, estimate_without_term_frequencies=True, max_pairs=max_pairs
     )
