@@ -1,0 +1,3 @@
+from evalink.cli import main
+
+main()
