@@ -85,6 +85,23 @@ def test_headlines_count_and_eligibility_agree(result):
     assert (f["eligible"] == (f["headline_count"] >= 2)).all()
 
 
+def run_identify(evalink, council: Path, sources: Path, rules: Path = RULES, *extra: str | Path):
+    return evalink(
+        "identify",
+        "--node",
+        council,
+        "--sources",
+        sources,
+        "--mapping",
+        MAPPING,
+        "--rules",
+        rules,
+        "--as-of",
+        "2015-03-31",
+        *extra,
+    )
+
+
 @pytest.fixture
 def council(tmp_path, cheap_nodes, example_policy_path):
     from evalink.node import init_node
@@ -100,20 +117,8 @@ def council(tmp_path, cheap_nodes, example_policy_path):
 
 def test_identify_and_explain_through_the_cli(small_world, council, tmp_path, evalink):
     out = tmp_path / "out"
-    result = evalink(
-        "identify",
-        "--node",
-        council,
-        "--sources",
-        small_world / "council" / "sources",
-        "--mapping",
-        MAPPING,
-        "--rules",
-        RULES,
-        "--as-of",
-        "2015-03-31",
-        "--out",
-        out,
+    result = run_identify(
+        evalink, council, small_world / "council" / "sources", RULES, "--out", out
     )
     assert result.exit_code == 0, result.output
     assert "eligible" in result.output
@@ -131,19 +136,7 @@ def test_a_source_missing_a_required_column_stops_with_exit_2(
     shutil.copytree(small_world / "council" / "sources", sources)
     police = pl.read_parquet(sources / "police.parquet").drop("incident_date")
     police.write_parquet(sources / "police.parquet")
-    result = evalink(
-        "identify",
-        "--node",
-        council,
-        "--sources",
-        sources,
-        "--mapping",
-        MAPPING,
-        "--rules",
-        RULES,
-        "--as-of",
-        "2015-03-31",
-    )
+    result = run_identify(evalink, council, sources)
     assert result.exit_code == 2
     assert "police.parquet: source 'police' has no column 'incident_date'" in result.output
 
@@ -159,19 +152,7 @@ def test_unusable_rows_are_quarantined_and_counted(small_world, council, tmp_pat
         .alias("flag")
     )
     health.write_parquet(sources / "health.parquet")
-    result = evalink(
-        "identify",
-        "--node",
-        council,
-        "--sources",
-        sources,
-        "--mapping",
-        MAPPING,
-        "--rules",
-        RULES,
-        "--as-of",
-        "2015-03-31",
-    )
+    result = run_identify(evalink, council, sources)
     assert result.exit_code == 0, result.output
     assert "quarantined 1 rows of health: unknown code" in result.output
 
@@ -179,19 +160,7 @@ def test_unusable_rows_are_quarantined_and_counted(small_world, council, tmp_pat
 def test_a_rules_typo_names_the_place(small_world, council, tmp_path, evalink):
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES.read_text().replace("indicator: offence,", "indicator: ofence,"))
-    result = evalink(
-        "identify",
-        "--node",
-        council,
-        "--sources",
-        small_world / "council" / "sources",
-        "--mapping",
-        MAPPING,
-        "--rules",
-        rules,
-        "--as-of",
-        "2015-03-31",
-    )
+    result = run_identify(evalink, council, small_world / "council" / "sources", rules)
     assert result.exit_code == 2
     assert (
         "headlines[0].any_of[0].indicator: unknown indicator 'ofence'; did you mean 'offence'?"

@@ -86,7 +86,7 @@ def persons_from_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFr
     )
     people = with_keys.select("person_key").unique()
     for column in ("dob", "address_key", "line_key"):
-        people = people.join(_most_common(with_keys, column), on="person_key", how="left")
+        people = people.join(most_common(with_keys, column), on="person_key", how="left")
     # Every surname a person is recorded under: a service that swapped forename and
     # surname, or kept a maiden name, still shows the family's surname elsewhere.
     surnames = with_keys.group_by("person_key").agg(
@@ -101,7 +101,7 @@ def persons_from_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFr
     return people, addresses
 
 
-def _most_common(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+def most_common(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Per person, the value of `column` seen most often (ties: the smallest)."""
     return (
         frame.filter(pl.col(column).is_not_null())

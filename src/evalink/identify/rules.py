@@ -19,19 +19,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import polars as pl
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
 from evalink.errors import InputError
-from evalink.policy.load import path_text
 from evalink.policy.spec import Period
+from evalink.yamlfile import load_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 ADULT_AGE = 18
@@ -83,22 +81,7 @@ def load_rules(path: Path | str, known_indicators: Iterable[str] | None = None) 
     produces — usually a typo — is an error rather than a headline that never fires.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: rules file not found") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise InputError(f"{path}: {where}invalid YAML") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: (document): expected a mapping")
-    try:
-        rules = Rules.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(f"{path}: {path_text(first['loc'])}: {message}") from None
+    rules = load_model(path, Rules, "rules")
     _check(path, rules, set(known_indicators) if known_indicators is not None else None)
     return rules
 

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from evalink.errors import InputError
 from evalink.files import read_table
 from evalink.identify.rules import EVENT_SCHEMA
-from evalink.policy.load import path_text
+from evalink.yamlfile import load_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 IDENTIFIER_FIELDS = ("forename", "surname", "dob", "sex", "postcode", "address", "nino")
@@ -88,18 +87,7 @@ class Mapping(_Strict):
 
 def load_mapping(path: Path | str) -> Mapping:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: mapping file not found") from None
-    except yaml.YAMLError:
-        raise InputError(f"{path}: invalid YAML") from None
-    try:
-        mapping = Mapping.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(f"{path}: {path_text(first['loc'])}: {message}") from None
+    mapping = load_model(path, Mapping, "mapping")
     for i, source in enumerate(mapping.sources):
         unknown = sorted(set(source.identifiers) - set(IDENTIFIER_FIELDS))
         if unknown:

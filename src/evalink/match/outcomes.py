@@ -12,14 +12,13 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evalink.errors import InputError
 from evalink.files import read_table
 from evalink.identify.sources import term_dates
 from evalink.policy import Policy
-from evalink.policy.load import path_text
+from evalink.yamlfile import load_model
 
 
 class _Strict(BaseModel):
@@ -68,17 +67,7 @@ def load_outcomes(
 ) -> tuple[Window, DepartmentOutcomes]:
     """Read the outcomes file and check it against the policy for `department`."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = OutcomesFile.model_validate(raw)
-    except FileNotFoundError:
-        raise InputError(f"{path}: outcomes file not found") from None
-    except yaml.YAMLError:
-        raise InputError(f"{path}: invalid YAML") from None
-    except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(f"{path}: {path_text(first['loc'])}: {message}") from None
+    spec = load_model(path, OutcomesFile, "outcomes")
     if department not in spec.departments:
         raise InputError(f"{path}: departments: no entry for '{department}'")
     outcomes = spec.departments[department]

@@ -7,7 +7,6 @@ protection officer would make by reading the document end to end.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from evalink.policy.spec import (
     Dataset,
@@ -18,15 +17,10 @@ from evalink.policy.spec import (
     Safeguard,
     SafeguardKind,
 )
+from evalink.yamlfile import Problem
 
 # Rules that exist without being written down: every policy denies what it does not allow.
 BUILT_IN_RULES = ("default-deny",)
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
 
 
 def rule_ids(doc: PolicyDocument) -> set[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from evalink.errors import InputError
-from evalink.identify.households import address_key
+from evalink.identify.households import address_key, most_common
 from evalink.identify.sources import IDENTIFIER_FIELDS
 
 REFERENCE_HEX_DIGITS = 12  # 48 random bits; duplicates are redrawn
@@ -43,18 +43,6 @@ def random_references(n: int, prefix: str) -> list[str]:
     return out
 
 
-def _most_common(records: pl.DataFrame, column: str) -> pl.DataFrame:
-    return (
-        records.filter(pl.col(column).is_not_null())
-        .group_by("person_key", column)
-        .agg(pl.len().alias("_n"))
-        .sort(["person_key", "_n", column], descending=[False, True, False])
-        .group_by("person_key", maintain_order=True)
-        .first()
-        .select("person_key", column)
-    )
-
-
 def person_identifiers(records: pl.DataFrame) -> pl.DataFrame:
     """One identifiers row per person: each field's most common value across services.
 
@@ -63,7 +51,7 @@ def person_identifiers(records: pl.DataFrame) -> pl.DataFrame:
     """
     people = records.select("person_key").unique()
     for column in ("forename", "surname", "dob", "sex", "nino"):
-        people = people.join(_most_common(records, column), on="person_key", how="left")
+        people = people.join(most_common(records, column), on="person_key", how="left")
     place = records.with_columns(
         address_key(pl.col("postcode"), pl.col("address")).alias("_place")
     ).filter(pl.col("_place").is_not_null())
