@@ -8,6 +8,8 @@ parent with the right date of birth, before any threshold is applied.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 
@@ -37,3 +39,44 @@ def one_to_one(candidates: pl.DataFrame) -> pl.DataFrame:
     if not accepted:
         return candidates.clear()
     return pl.concat(accepted).sort(order, descending=descending)
+
+
+# A left record is never assumed certain to have a match on the right, however many do.
+_MAX_SHARE_MATCHED = 0.98
+
+
+def posterior_given_one_match(
+    candidates: pl.DataFrame, prior: float, left_records: int, right_records: int
+) -> pl.DataFrame:
+    """Match probabilities that know each left record has at most one match.
+
+    Pairwise, Fellegi-Sunter weighs a pair against the prior that two random records
+    match (1 in the size of the right side). But a cohort record usually *has* its
+    person somewhere in a department's population: the question is which candidate,
+    if any. With π the share of left records expected to have a match (estimated from
+    the pairwise probabilities), each right record a priori equally likely, and Bayes
+    factors BF_j of the left record's candidates:
+
+        P(candidate j) = (π/N)·BF_j / ((1 − π) + (π/N)·Σ_k BF_k)
+
+    A record with one strong candidate and no rival becomes more certain; one with two
+    similar candidates (a twin, a junior) is split between them. Deterministic pairs
+    keep their probability.
+    """
+    if candidates.height == 0:
+        return candidates
+    expected = float(one_to_one(candidates)["match_probability"].sum())
+    share = min(max(expected / max(left_records, 1), 0.01), _MAX_SHARE_MATCHED)
+    prior_weight = math.log2(prior / (1 - prior))
+    per_record = math.log2(share / max(right_records, 1))
+    # log2 of (π/N)·BF_j, relative to (1 − π): large values are safe in float64.
+    evidence = pl.col("match_weight") - prior_weight + per_record - math.log2(1 - share)
+    scaled = candidates.with_columns(pl.lit(2.0).pow(evidence.clip(-1000, 1000)).alias("_odds"))
+    scaled = scaled.with_columns(pl.col("_odds").sum().over("left_id").alias("_total"))
+    posterior = pl.col("_odds") / (1 + pl.col("_total"))
+    return scaled.with_columns(
+        pl.when(pl.col("deterministic"))
+        .then(pl.col("match_probability"))
+        .otherwise(posterior)
+        .alias("match_probability"),
+    ).drop("_odds", "_total")

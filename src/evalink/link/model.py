@@ -320,7 +320,7 @@ def same_birthday_siblings(records: pl.DataFrame) -> int:
 
 
 def veto_household_siblings(scored: pl.DataFrame) -> pl.DataFrame:
-    """Twins are never linked to each other.
+    """Twins are never linked to each other, nor juniors to their fathers.
 
     Fellegi-Sunter treats agreements as independent given non-match, with u learnt from
     random pairs. Inside one household they are not: two children sharing surname,
@@ -337,10 +337,20 @@ def veto_household_siblings(scored: pl.DataFrame) -> pl.DataFrame:
         "surname_location", "same surname, same address", "same surname, same postcode"
     )
     (same_nino,) = _levels("nino", "exact")
+    same_forename = _levels("forename", "exact", "nickname or transliteration")
+    (different_dob,) = _levels("dob", "All other comparisons")
     twins = (
         pl.col("gamma_forename").is_in(different_forename)
         & pl.col("gamma_dob").is_in(same_dob)
         & pl.col("gamma_surname_location").is_in(same_home)
         & (pl.col("gamma_nino") != same_nino)
     )
-    return scored.filter(~twins)
+    # Juniors: the same name at the same address, born years apart (not a keying error
+    # or a day/month swap) — a father and son, never one person.
+    juniors = (
+        pl.col("gamma_forename").is_in(same_forename)
+        & (pl.col("gamma_dob") == different_dob)
+        & pl.col("gamma_surname_location").is_in(same_home)
+        & (pl.col("gamma_nino") != same_nino)
+    )
+    return scored.filter(~(twins | juniors))

@@ -124,6 +124,9 @@ def run(
         prior = linker._settings_obj._probability_two_random_records_match
         candidates = _with_deterministic(scored, deterministic)
         candidates, prior = reestimate_prior(candidates, prior, left_std.height * right_std.height)
+        candidates = assign.posterior_given_one_match(
+            candidates, prior, left_std.height, right_std.height
+        )
         assigned = assign.one_to_one(candidates)
         choice = threshold.choose_threshold(assigned, min_precision)
         links = assigned.filter(
