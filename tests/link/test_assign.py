@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from evalink.link.assign import one_to_one
+from evalink.link.assign import one_to_one, posterior_given_one_match
 from evalink.link.threshold import choose_threshold
 
 
@@ -51,3 +51,30 @@ def test_the_threshold_is_the_lowest_that_keeps_estimated_precision():
 def test_no_pair_below_even_odds_is_accepted_whatever_the_average():
     assigned = pl.DataFrame({"match_probability": [1.0] * 10_000 + [0.3]})
     assert choose_threshold(assigned, 0.99).threshold >= 0.5
+
+
+def scored(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=["left_id", "right_id", "match_weight"], orient="row")
+    return frame.with_columns(
+        (1 / (1 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"),
+        pl.lit(False).alias("deterministic"),
+    )
+
+
+def test_a_lone_candidate_gains_when_most_records_have_a_match():
+    # 100 left records with a clear match each, one with a lone borderline candidate.
+    rows = [(f"l{i}", f"r{i}", 20.0) for i in range(100)] + [("x", "rx", 0.0)]
+    posterior = posterior_given_one_match(
+        scored(rows), 1e-4, left_records=101, right_records=10_000
+    )
+    lone = posterior.filter(pl.col("left_id") == "x")["match_probability"].item()
+    assert lone > 0.9
+
+
+def test_two_equally_good_candidates_share_the_probability():
+    rows = [(f"l{i}", f"r{i}", 20.0) for i in range(100)] + [("x", "ra", 6.0), ("x", "rb", 6.0)]
+    posterior = posterior_given_one_match(
+        scored(rows), 1e-4, left_records=101, right_records=10_000
+    )
+    split = posterior.filter(pl.col("left_id") == "x")["match_probability"].to_list()
+    assert split[0] == split[1] < 0.5

@@ -41,6 +41,15 @@ def test_an_optional_first_given_name_left_out_still_links(world, links_by_left)
     assert links_by_left.get(world.scenarios["mohammed"]) == "Rmoh"
 
 
+def test_a_given_name_written_in_the_surname_field_still_links(world, links_by_left):
+    # Kang Harpreet at the council, Harpreet Kaur at the department.
+    assert links_by_left.get(world.scenarios["name_order"]) == "Rorder"
+
+
+def test_mohammed_alone_on_one_side_still_links_to_the_name_he_uses(world, links_by_left):
+    assert links_by_left.get(world.scenarios["mohammed_only"]) == "Rmohonly"
+
+
 def test_an_invalid_nino_shared_by_two_people_does_not_link_them(world, links_by_left):
     assert links_by_left.get(world.scenarios["invalid_nino"]) is None
 

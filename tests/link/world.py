@@ -239,6 +239,22 @@ def _plant_scenarios(world: World, rng: random.Random) -> None:
     # Muslim naming: optional first given name and a transliteration variant.
     both("mohammed", person("moh", "MOHAMMED ZUBAIR", "IQBAL", "1995-01-19", "M", None, "B66 1QQ", "88 DUDLEY ROAD"),
          forename="Zubair", surname="Iqbal")  # fmt: skip
+    # Name order: the council wrote the family name first and the given name as the
+    # surname; the department wrote the given name and Kaur.
+    both(
+        "name_order",
+        person("order", "HARPREET", "KAUR", "2006-06-15", "F", None, "DY4 9RN", "3 ELLIS PLACE"),
+        forename="KANG",
+        surname="HARPREET",
+    )
+    # Only the honorific given name at the department, the name he uses at the council.
+    both(
+        "mohammed_only",
+        person(
+            "mohonly", "MOHAMMED", "BASHIR", "2012-12-09", "M", None, "B67 7EH", "9 MORRIS LANE"
+        ),
+        forename="ABDUL",
+    )
     # Two different people who share an invalid, placeholder NINO (and nothing else
     # decisive): the NINO must count for nothing.
     population.append(_record("Rbadnino_a", person("badnino_a", "GARETH", "PRYCE", "1966-09-01", "M", "QQ123456C",
