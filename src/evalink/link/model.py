@@ -226,7 +226,6 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("surname_std", "postcode"),
         block_on("address_std"),
         block_on("dob", "address_numbers"),
-        block_on("surname_std", "address_numbers", "postcode_outward"),
         # Day and month swapped, surname kept.
         "l.dob_swapped = r.dob AND l.surname_std = r.surname_std",
         # Forename and surname swapped, anywhere; or the given name in the surname field.
