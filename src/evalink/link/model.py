@@ -216,6 +216,7 @@ def prediction_blocking_rules() -> list[Any]:
         # Same name with the date of birth wrong in year or in day and month (name alone
         # would pair every Harpreet Kaur and John Smith: most of the cost, little gain).
         block_on("forename_main", "surname_std", "dob_year"),
+        block_on("forename_main", "surname_std", "address_numbers"),
         "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
         " AND substr(l.dob, 6, 5) = substr(r.dob, 6, 5)",
         block_on("dob", "postcode_outward"),
