@@ -16,6 +16,7 @@ forename, juniors in date of birth).
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,9 +131,21 @@ def regularise(linker: Any) -> None:
 
 
 def _em(training: Any, rule: Any, max_pairs: float | None) -> None:
-    training.estimate_parameters_using_expectation_maximisation(
-        rule, estimate_without_term_frequencies=True, max_pairs=max_pairs
-    )
+    linker = training._linker
+    before = copy.deepcopy(linker._settings_obj)
+    try:
+        training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True, max_pairs=max_pairs
+        )
+    except ValueError as error:
+        # On a small block EM can drive a level's m to exactly 0, which Splink refuses
+        # to store — and it leaves the comparisons it had set aside for the block
+        # missing from the model. Put the model back as it was before this block; the
+        # other blocks still train, and `regularise` floors what stays untrained.
+        if "below the minimum allowed value" not in str(error):
+            raise
+        linker._settings_obj = before
+        logger.info("EM on one training block stopped: an m probability reached 0")
 
 
 def train_plain(linker: Any, *, u_pairs: float = 5e6, max_em_pairs: float = 2e6) -> None:
