@@ -44,7 +44,7 @@ def _duckdb_api(threads: int | None) -> Any:
         connection.execute(f"SET threads = {int(threads)}")
     # Keep DuckDB's share of memory bounded so the whole run stays within a few GB on a
     # small machine; joins and aggregates spill to disk beyond it.
-    connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '2GB')}'")
+    connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '1750MB')}'")
     connection.execute("SET preserve_insertion_order = false")
     # Spill to a private temporary directory rather than failing on large inputs.
     connection.execute(

@@ -103,7 +103,7 @@ def run(
         # Pairs below 1e-4 can never be accepted and only cost memory downstream.
         # In chunks of the right side: the pairs of one chunk, with both records'
         # values, must fit in the engine's memory.
-        chunks = max(1, math.ceil(right_std.height / 250_000))
+        chunks = max(1, math.ceil(right_std.height / 200_000))
         predictions = linker.inference.predict(
             threshold_match_probability=1e-4, num_chunks_left=1, num_chunks_right=chunks
         )
