@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -19,6 +20,10 @@ from evalink.assemble.pseudonyms import new_project_key, pseudonymise
 from evalink.assemble.scan import identifier_values, scan
 from evalink.errors import EvalinkError, InputError
 from evalink.policy import FieldClass
+
+if TYPE_CHECKING:
+    from evalink.node import Node
+    from evalink.policy import Policy
 
 DATASET = "research_dataset"
 QUASI_IDENTIFIERS = ["year_of_birth", "sex", "local_authority", "area_code", "attachment_month"]
@@ -124,7 +129,7 @@ def research_table(
     return joined.drop("reference_number")
 
 
-def verify(table: pl.DataFrame, policy, vault_identifiers: pl.DataFrame) -> None:
+def verify(table: pl.DataFrame, policy: Policy, vault_identifiers: pl.DataFrame) -> None:
     """Refuse to release anything carrying a direct identifier, by column or by value."""
     banned = set(policy.direct_identifier_fields()) | set(
         policy.dataset(DATASET).fields_of_class(FieldClass.DIRECT_IDENTIFIER)
@@ -143,7 +148,7 @@ def verify(table: pl.DataFrame, policy, vault_identifiers: pl.DataFrame) -> None
         )
 
 
-def assemble(node, project: str, to: str = "research") -> Assembled:
+def assemble(node: Node, project: str, to: str = "research") -> Assembled:
     """Build, verify and seal the research dataset for `project`.
 
     Each project has its own pseudonym key (kept in the linker's vault): a new project
@@ -201,7 +206,7 @@ def assemble(node, project: str, to: str = "research") -> Assembled:
     return Assembled(project, package, table["pseudonym"].n_unique(), table.height, report, quality)
 
 
-def _project_keys(node) -> dict[str, str]:
+def _project_keys(node: Node) -> dict[str, str]:
     if not node.parts("project_keys"):
         return {}
     keys = pl.from_arrow(node.read_dataset("project_keys", purpose="assemble"))

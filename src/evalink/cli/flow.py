@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,10 +12,13 @@ from evalink.cli.app import app, console
 from evalink.cli.node import open_node
 from evalink.errors import InputError
 
+if TYPE_CHECKING:
+    from evalink.node import Node
+
 NodeDir = typer.Option(..., "--node", help="The node's directory.", show_default=False)
 
 
-def _require_party(node, allowed: tuple[str, ...], command: str) -> None:
+def _require_party(node: Node, allowed: tuple[str, ...], command: str) -> None:
     if node.party not in allowed and not (
         "department" in allowed and node.policy.party(node.party).department
     ):

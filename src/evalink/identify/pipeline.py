@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,6 +18,9 @@ from evalink.identify.households import families, persons_from_records
 from evalink.identify.persons import resolve_persons
 from evalink.identify.rules import evaluate, load_rules
 from evalink.identify.sources import ingest, load_mapping
+
+if TYPE_CHECKING:
+    from evalink.node import Node
 
 Progress = Callable[[str], None]
 
@@ -155,7 +159,7 @@ NODE_DATASETS = (
 )
 
 
-def store_in_node(node, result: IdentifyResult, as_of: date) -> None:
+def store_in_node(node: Node, result: IdentifyResult, as_of: date) -> None:
     """Keep the run in the council's node, replacing any earlier run, and audit it."""
     tables = {
         "identify_records": result.records.drop("record_key"),
@@ -169,7 +173,7 @@ def store_in_node(node, result: IdentifyResult, as_of: date) -> None:
     node.audit.record("identify", as_of=str(as_of), **result.summary())
 
 
-def explain(node, family_key: str) -> tuple[dict, pl.DataFrame]:
+def explain(node: Node, family_key: str) -> tuple[dict, pl.DataFrame]:
     """A family's row and the evidence for each headline it meets, from the council node."""
     families_ = pl.from_arrow(node.read_dataset("identify_families", purpose="explain"))
     row = families_.filter(pl.col("family_key") == family_key)

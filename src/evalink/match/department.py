@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -19,6 +20,9 @@ from evalink.errors import InputError
 from evalink.files import read_table
 from evalink.link import CONTRACT_COLUMNS
 from evalink.match.outcomes import load_outcomes, outcome_records
+
+if TYPE_CHECKING:
+    from evalink.node import Node
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Matched:
 
 
 def match(
-    node,
+    node: Node,
     population: Path | str,
     outcomes_file: Path | str,
     *,
@@ -103,7 +107,7 @@ def match(
     )
 
 
-def _already_matched(node, parts: list[str]) -> bool:
+def _already_matched(node: Node, parts: list[str]) -> bool:
     if not node.parts("matches"):
         return False
     done = pl.from_arrow(node.read_dataset("matches", purpose="match"))

@@ -12,12 +12,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from evalink.errors import InputError
 from evalink.identify.households import address_key, most_common
 from evalink.identify.sources import IDENTIFIER_FIELDS
+
+if TYPE_CHECKING:
+    from evalink.node import Node
 
 REFERENCE_HEX_DIGITS = 12  # 48 random bits; duplicates are redrawn
 
@@ -125,7 +129,7 @@ def cohort_tables(
     return identifiers.drop("person_key"), attributes, references
 
 
-def share(node, to: str = "linker", local_authority: str = "Sandwell") -> Shared:
+def share(node: Node, to: str = "linker", local_authority: str = "Sandwell") -> Shared:
     """Split the cohort into identifiers and attributes and seal both for `to`.
 
     A council shares a cohort once: a second share would give the same people new

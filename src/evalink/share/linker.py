@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
 
 from evalink.errors import InputError
+
+if TYPE_CHECKING:
+    from evalink.node import Node
 
 
 @dataclass
@@ -20,7 +24,7 @@ class Dispatched:
     fields: list[str]
 
 
-def dispatch(node, departments: list[str]) -> list[Dispatched]:
+def dispatch(node: Node, departments: list[str]) -> list[Dispatched]:
     """Seal the vault's identifiers for each department, cut to its flow's allow-list.
 
     Sending the same identifiers to a department twice would make it hold (and match)
@@ -61,7 +65,7 @@ def dispatch(node, departments: list[str]) -> list[Dispatched]:
     return out
 
 
-def _dispatches(node) -> pl.DataFrame:
+def _dispatches(node: Node) -> pl.DataFrame:
     if not node.parts("dispatches"):
         return pl.DataFrame(schema={"department": pl.Utf8, "parts": pl.Utf8, "package": pl.Utf8})
     return pl.from_arrow(node.read_dataset("dispatches", purpose="dispatch"))
