@@ -6,7 +6,9 @@ only the database API differs. Neither may reach the network at run time.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,9 +49,9 @@ def _duckdb_api(threads: int | None) -> Any:
     connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '1750MB')}'")
     connection.execute("SET preserve_insertion_order = false")
     # Spill to a private temporary directory rather than failing on large inputs.
-    connection.execute(
-        f"SET temp_directory = '{tempfile.gettempdir()}/evalink-duckdb-{os.getpid()}'"
-    )
+    spill = f"{tempfile.gettempdir()}/evalink-duckdb-{os.getpid()}"
+    connection.execute(f"SET temp_directory = '{spill}'")
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
     return DuckDBAPI(connection)
 
 
@@ -69,6 +71,8 @@ def spark_session() -> Any:
             "--engine spark: pyspark is not installed (pip install 'evalink[spark]')"
         ) from error
     checkpoint_dir = tempfile.mkdtemp(prefix="evalink-spark-")
+    # Checkpoints and the warehouse hold record values: remove them when the process ends.
+    atexit.register(shutil.rmtree, checkpoint_dir, ignore_errors=True)
     builder = (
         SparkSession.builder.master(os.environ.get("EVALINK_SPARK_MASTER", "local[2]"))
         .appName("evalink-link")
