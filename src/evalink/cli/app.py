@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -61,6 +63,23 @@ def _is_cli_signal(error: Exception) -> bool:
     if isinstance(error, typer.Exit | typer.Abort | typer.TyperException):
         return True
     return type(error).__module__.split(".")[0] in ("click", "typer")
+
+
+@contextmanager
+def spinner(first: str) -> Iterator[Callable[[str], None]]:
+    """A transient progress display on standard error for a long step with named
+    phases; yields the function that names the current phase."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(first, total=None)
+        yield lambda phase: bar.update(task, description=phase)
 
 
 def group(help_text: str) -> typer.Typer:

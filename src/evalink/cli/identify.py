@@ -6,10 +6,9 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evalink.cli.app import app, console, group
+from evalink.cli.app import app, console, group, spinner
 from evalink.errors import InputError
 
 identify_app = group("Identify the families eligible for the programme (council).")
@@ -61,18 +60,9 @@ def identify(
     with open_node(node_dir) as node:
         if node.party != "council":
             raise InputError(f"{node_dir}: identify runs at the council's node, not '{node.party}'")
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("identify", total=None)
-            result = run_identify(
-                sources, mapping, rules, day, progress=lambda s: bar.update(task, description=s)
-            )
-            bar.update(task, description="storing in the council node")
+        with spinner("identify") as phase:
+            result = run_identify(sources, mapping, rules, day, progress=phase)
+            phase("storing in the council node")
             store_in_node(node, result, day)
     if out is not None:
         for path in write_outputs(result, out):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from evalink.cli.app import app, console, err_console
+from evalink.cli.app import app, console, err_console, spinner
 
 
 @app.command()
@@ -35,32 +35,23 @@ def link(
     ),
 ) -> None:
     """Link two files of person records, one to one, at a chosen estimated precision."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from evalink.link import link as run_link
     from evalink.link import write_links
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("linking", total=None)
+    with spinner("linking") as phase:
         result = run_link(
             left,
             right,
             engine=engine,
             min_precision=min_precision,
             with_report=report is not None,
-            progress=lambda step: bar.update(task, description=step),
+            progress=phase,
         )
         write_links(result, out)
         if report is not None:
             from evalink.link.report import write_report
 
-            bar.update(task, description="writing the quality report")
+            phase("writing the quality report")
             write_report(result, report)
 
     for note in result.warnings():
