@@ -22,6 +22,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from evalink.examples import EXAMPLES
 from evalink.files import write_text_atomic
 from evalink.policy import (
     Policy,
@@ -35,7 +36,6 @@ PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research")
 DEPARTMENTS = ("dwp", "moj", "dfe")
 DEMO_PASSPHRASE = "evalink demo passphrase - not for real data"
 AS_OF = date(2015, 3, 31)  # the day before the synthetic programme starts attaching families
-EXAMPLES = Path("examples")
 
 
 @dataclass

@@ -45,7 +45,12 @@ def show(
         try:
             entry = json.loads(raw)
         except json.JSONDecodeError:
-            entry = {"seq": "?", "time": "?", "action": f"(unreadable line {number})", "details": {}}
+            entry = {
+                "seq": "?",
+                "time": "?",
+                "action": f"(unreadable line {number})",
+                "details": {},
+            }
         if action and entry.get("action") != action:
             continue
         lines.append((raw.rstrip("\n"), entry))
@@ -63,7 +68,9 @@ def show(
         console.print(
             f"{entry.get('seq'):>5}  {entry.get('time')}  {entry.get('user', '?')}  "
             f"{entry.get('action'):<18} {text}",
-            highlight=False, markup=False, soft_wrap=True,
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
 
 

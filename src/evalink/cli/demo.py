@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from evalink.cli.app import app, console
+from evalink.examples import example
 
 
 @app.command("demo")
@@ -20,7 +21,7 @@ def demo(
     ),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic world."),
     policy_file: Path = typer.Option(
-        Path("examples/troubled-families.yaml"), "--policy", help="The policy to run under."
+        example("troubled-families.yaml"), "--policy", help="The policy to run under."
     ),
 ) -> None:
     """Run everything: synth → nodes → identify → share → dispatch → match → assemble →

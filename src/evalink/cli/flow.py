@@ -11,6 +11,7 @@ import typer
 from evalink.cli.app import app, console
 from evalink.cli.node import open_node
 from evalink.errors import InputError
+from evalink.examples import example
 
 if TYPE_CHECKING:
     from evalink.node import Node
@@ -71,9 +72,9 @@ def match(
     node_dir: Path = NodeDir,
     population: Path = typer.Option(..., "--population", help="The department's own records."),
     outcomes: Path = typer.Option(
-        Path("examples/outcomes-synth.yaml"),
+        example("outcomes-synth.yaml"),
         "--outcomes",
-        help="How its tables become outcome records.",
+        help="How its tables become outcome records (default: the synthetic departments').",
     ),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
     min_precision: float = typer.Option(

@@ -45,18 +45,23 @@ def init(
     key ring under a passphrase, inbox, outbox and audit log."""
     from evalink.node import init_node
 
-    info = init_node(directory, party=party, policy_path=policy_file, passphrase=passphrase(confirm=True))
+    info = init_node(
+        directory, party=party, policy_path=policy_file, passphrase=passphrase(confirm=True)
+    )
     vault = "with an identifier vault" if info["vault"] else "no identifier vault"
     from evalink.node.keyring import DEFAULT_SCRYPT_LOG2N, scrypt_log2n
 
     if scrypt_log2n() < DEFAULT_SCRYPT_LOG2N:
         console.print(
             f"warning: weak passphrase hashing (EVALINK_SCRYPT_LOG2N={scrypt_log2n()}); "
-            "fine for tests, not for real data", highlight=False, markup=False,
+            "fine for tests, not for real data",
+            highlight=False,
+            markup=False,
         )
     console.print(
         f"created node '{party}' at {directory} ({vault}); key fingerprint {info['fingerprint']}",
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )
 
 
@@ -110,7 +115,8 @@ def datasets(directory: Path = typer.Argument(..., help="The node's directory.")
         console.print(
             f"{name}: {sum(p.rows for p in parts)} rows in {len(parts)} part(s), "
             f"{parts[0].location}, destroy by {min(dates) if dates else '(no rule)'}",
-            highlight=False, markup=False,
+            highlight=False,
+            markup=False,
         )
 
 
@@ -139,7 +145,9 @@ def receive(node_dir: Path = NodeDir) -> None:
         if result.ok:
             console.print(
                 f"imported {result.package}: {result.rows} rows of '{result.dataset}' from "
-                f"'{result.sender}'", highlight=False, markup=False,
+                f"'{result.sender}'",
+                highlight=False,
+                markup=False,
             )
     if not results:
         console.print("inbox is empty", highlight=False)

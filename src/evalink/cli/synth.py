@@ -13,7 +13,9 @@ from evalink.cli.app import app, console
 def synth(
     families: int = typer.Option(1000, "--families", help="Families in the council's area."),
     population: int = typer.Option(
-        100_000, "--population", help="People the departments hold (the families' members included)."
+        100_000,
+        "--population",
+        help="People the departments hold (the families' members included).",
     ),
     seed: int = typer.Option(0, "--seed", help="Same seed, same world, byte for byte."),
     out: Path = typer.Option(..., "--out", help="Directory to write the world into."),
@@ -23,7 +25,9 @@ def synth(
     ),
     effects_file: Path = typer.Option(None, "--effects", help="JSON file of planted effects."),
     south_asian_share: float = typer.Option(
-        None, "--south-asian-share", help="Share of council families with Sikh or Muslim naming (default 0.22)."
+        None,
+        "--south-asian-share",
+        help="Share of council families with Sikh or Muslim naming (default 0.22).",
     ),
 ) -> None:
     """Generate a council, three departments and the truth (see docs/synthetic-data.md)."""
@@ -36,7 +40,11 @@ def synth(
 
     overrides = parse_flag(effect)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as bar:
         task = bar.add_task("synth", total=len(STEPS))
         seen: list[str] = []
@@ -54,7 +62,9 @@ def synth(
             seed=seed,
             effects=overrides,
             effects_file=effects_file,
-            south_asian_share=DEFAULT_SOUTH_ASIAN_SHARE if south_asian_share is None else south_asian_share,
+            south_asian_share=DEFAULT_SOUTH_ASIAN_SHARE
+            if south_asian_share is None
+            else south_asian_share,
             force=force,
             progress=step,
         )
