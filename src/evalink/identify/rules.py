@@ -160,7 +160,8 @@ def evaluate(
                     pl.lit(f"{headline.id}.any_of[{j}]: {_describe(condition)}").alias("rule"),
                 )
             )
-    evidence = pl.concat(evidence_parts, how="vertical") if evidence_parts else _empty_evidence()
+    # Rules have at least one headline with one condition, so there is always a part.
+    evidence = pl.concat(evidence_parts, how="vertical")
     evidence = evidence.select(
         "family_key", "headline", "rule", "person_key", "source", "source_record_id", "start"
     ).sort("family_key", "headline", "start", "source", "source_record_id")
@@ -241,17 +242,3 @@ def age_on(dob: pl.Expr, on: date) -> pl.Expr:
         (dob.dt.month() == on.month) & (dob.dt.day() <= on.day)
     )
     return on.year - dob.dt.year() - (~had_birthday).cast(pl.Int32)
-
-
-def _empty_evidence() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "family_key": pl.Utf8,
-            "headline": pl.Utf8,
-            "rule": pl.Utf8,
-            "person_key": pl.Utf8,
-            "source": pl.Utf8,
-            "source_record_id": pl.Utf8,
-            "start": pl.Date,
-        }
-    )

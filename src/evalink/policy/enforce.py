@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from evalink.errors import PolicyViolation
 from evalink.policy.spec import (
@@ -22,6 +23,8 @@ from evalink.policy.spec import (
 from evalink.policy.validate import promises_kept_by, rule_ids, safeguard_breach
 
 DEFAULT_K_ANONYMITY = 10
+
+Item = TypeVar("Item", Party, Dataset)
 
 
 @dataclass(frozen=True)
@@ -43,21 +46,18 @@ class Policy:
     # --- look-ups -------------------------------------------------------------------
 
     def party(self, party_id: str) -> Party:
-        for party in self.document.parties:
-            if party.id == party_id:
-                return party
-        raise PolicyViolation(
-            f"party '{party_id}' is not in policy '{self.id}'",
-            rule="default-deny",
-            promises=self._promise_ids("default-deny"),
-        )
+        return self._named(self.document.parties, party_id, "party")
 
     def dataset(self, dataset_id: str) -> Dataset:
-        for dataset in self.document.datasets:
-            if dataset.id == dataset_id:
-                return dataset
+        return self._named(self.document.datasets, dataset_id, "dataset")
+
+    def _named(self, items: list[Item], item_id: str, kind: str) -> Item:
+        """The item with this id; anything the policy does not name is denied."""
+        for item in items:
+            if item.id == item_id:
+                return item
         raise PolicyViolation(
-            f"dataset '{dataset_id}' is not in policy '{self.id}'",
+            f"{kind} '{item_id}' is not in policy '{self.id}'",
             rule="default-deny",
             promises=self._promise_ids("default-deny"),
         )
