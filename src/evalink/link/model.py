@@ -286,7 +286,7 @@ def plain_splink_settings(link_type: LinkType = "link_only") -> SettingsCreator:
     )
 
 
-GAMMAS = ["gamma_forename", "gamma_dob", "gamma_surname_location", "gamma_nino"]
+GAMMAS = ["gamma_forename", "gamma_dob", "gamma_surname_location", "gamma_nino", "gamma_sex"]
 
 
 def _levels(comparison: str, *labels: str) -> tuple[int, ...]:

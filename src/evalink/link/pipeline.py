@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
+_REFIT_ROUNDS = 2
+
 LINK_SCHEMA = pa.schema(
     [("left_id", pa.string()), ("right_id", pa.string()), ("match_probability", pa.float64())]
 )
@@ -123,10 +125,20 @@ def run(
         progress("assigning one to one")
         prior = linker._settings_obj._probability_two_random_records_match
         candidates = _with_deterministic(scored, deterministic)
-        candidates, prior = reestimate_prior(candidates, prior, left_std.height * right_std.height)
-        candidates = assign.posterior_given_one_match(
+        total_pairs = left_std.height * right_std.height
+        candidates, prior = reestimate_prior(candidates, prior, total_pairs)
+        posterior = assign.posterior_given_one_match(
             candidates, prior, left_std.height, right_std.height
         )
+        # m re-estimated from every scored candidate, then prior and posterior again:
+        # a couple of rounds settle (each is a pass over the candidates in memory).
+        for _ in range(_REFIT_ROUNDS):
+            candidates = train.refit_m(linker, posterior)
+            candidates, prior = reestimate_prior(candidates, prior, total_pairs)
+            posterior = assign.posterior_given_one_match(
+                candidates, prior, left_std.height, right_std.height
+            )
+        candidates = posterior
         assigned = assign.one_to_one(candidates)
         choice = threshold.choose_threshold(assigned, min_precision)
         links = assigned.filter(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,4 +163,69 @@ def train_plain(linker: Any, *, u_pairs: float = 5e6, max_em_pairs: float = 2e6)
     )
     training.estimate_parameters_using_expectation_maximisation(
         block_on("dob"), estimate_without_term_frequencies=True, max_pairs=max_em_pairs
+    )
+
+
+# How many pairs' worth of weight the EM estimate keeps against the scored candidates:
+# enough to hold a level seen only a handful of times near its EM value, little against
+# the thousands of matches of a real run.
+_REFIT_PSEUDO_PAIRS = 50.0
+
+
+def refit_m(linker: Any, candidates: pl.DataFrame) -> pl.DataFrame:
+    """Re-estimate every m probability from all scored candidates, and rescore them.
+
+    EM in a block learns only the comparisons the block leaves free. Without NINO or
+    sex, each block leaves exactly one (date of birth, or forename, or the household
+    comparison), and EM with one comparison cannot tell a match with a wholly different
+    forename from a non-match: it drives that level's m to 0 and a true match with one
+    replaced field becomes impossible. Once every candidate is scored and each left
+    record's probability knows its rivals (`posterior_given_one_match`), the expected
+    share of matches at each level, over all candidates at once, is an M step with every
+    comparison free. The match weights move by log2(m_new / m_old) per comparison; u
+    (from random pairs) and term-frequency adjustments stay as they are.
+
+    `candidates` holds the posterior `match_probability` and the gamma columns; the
+    returned frame has `match_weight` shifted (deterministic pairs kept) and the
+    pairwise `match_probability` recomputed from it. The linker's model is updated so
+    the report shows the parameters that scored the links.
+    """
+    shift = pl.lit(0.0)
+    for comparison in linker._settings_obj.comparisons:
+        gamma = f"gamma_{comparison.output_column_name}"
+        if gamma not in candidates.columns:
+            continue
+        levels = {
+            lv.comparison_vector_value: lv for lv in comparison._comparison_levels_excluding_null
+        }
+        observed = (
+            candidates.filter(pl.col(gamma).is_not_null() & (pl.col(gamma) >= 0))
+            .group_by(gamma)
+            .agg(pl.col("match_probability").sum().alias("expected"))
+        )
+        expected = dict(zip(observed[gamma].to_list(), observed["expected"].to_list(), strict=True))
+        total = sum(expected.values())
+        if total < _REFIT_PSEUDO_PAIRS:
+            continue  # too few matches to say more than EM did
+        old = {value: float(lv.m_probability) for value, lv in levels.items()}
+        new = {
+            value: max(
+                (expected.get(value, 0.0) + _REFIT_PSEUDO_PAIRS * m)
+                / (total + _REFIT_PSEUDO_PAIRS),
+                _M_FLOOR,
+            )
+            for value, m in old.items()
+        }
+        scale = sum(new.values())
+        for value, level in levels.items():
+            level.m_probability = new[value] / scale
+        change = {value: math.log2(new[value] / scale / old[value]) for value in levels}
+        shift = shift + pl.col(gamma).replace_strict(change, default=0.0, return_dtype=pl.Float64)
+    weight = (
+        pl.when(pl.col("deterministic"))
+        .then(pl.col("match_weight"))
+        .otherwise(pl.col("match_weight") + shift.fill_null(0.0))
+    )
+    return candidates.with_columns(weight.alias("match_weight")).with_columns(
+        (1 / (1 + (2.0 ** -pl.col("match_weight")))).alias("match_probability")
     )

@@ -1,0 +1,60 @@
+"""m re-estimated from the scored candidates, once each has its posterior."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import polars as pl
+
+from evalink.link.train import refit_m
+
+
+def _linker(m_else: float) -> SimpleNamespace:
+    levels = [
+        SimpleNamespace(comparison_vector_value=1, m_probability=1 - m_else),
+        SimpleNamespace(comparison_vector_value=0, m_probability=m_else),
+    ]
+    forename = SimpleNamespace(
+        output_column_name="forename", _comparison_levels_excluding_null=levels
+    )
+    return SimpleNamespace(_settings_obj=SimpleNamespace(comparisons=[forename]))
+
+
+def _candidates(agree: int, differ: int) -> pl.DataFrame:
+    # Certain matches: `differ` of them with a wholly different forename.
+    n = agree + differ
+    return pl.DataFrame(
+        {
+            "match_probability": [1.0] * n,
+            "match_weight": [10.0] * n,
+            "deterministic": [False] * n,
+            "gamma_forename": [1] * agree + [0] * differ,
+        }
+    )
+
+
+def test_a_level_em_drove_to_the_floor_takes_the_share_of_matches_that_reach_it():
+    linker = _linker(m_else=0.002)
+    rescored = refit_m(linker, _candidates(agree=900, differ=100))
+    m_else = linker._settings_obj.comparisons[0]._comparison_levels_excluding_null[1].m_probability
+    assert 0.09 < m_else < 0.11
+    # The pairs at that level gain log2(0.1 / 0.002) bits, about 5.6.
+    gained = rescored.filter(pl.col("gamma_forename") == 0)["match_weight"][0] - 10.0
+    assert math.isclose(gained, math.log2(m_else / 0.002), rel_tol=1e-9)
+
+
+def test_a_handful_of_matches_leaves_em_estimates_alone():
+    linker = _linker(m_else=0.002)
+    rescored = refit_m(linker, _candidates(agree=10, differ=10))
+    m_else = linker._settings_obj.comparisons[0]._comparison_levels_excluding_null[1].m_probability
+    assert m_else == 0.002
+    assert rescored["match_weight"].to_list() == [10.0] * 20
+
+
+def test_deterministic_pairs_keep_their_weight():
+    linker = _linker(m_else=0.002)
+    candidates = _candidates(agree=900, differ=100).with_columns(
+        pl.lit(True).alias("deterministic")
+    )
+    assert refit_m(linker, candidates)["match_weight"].to_list() == [10.0] * 1000
