@@ -33,6 +33,17 @@ def test_spellings_of_one_address_give_one_key():
     assert keys.n_unique() == 1
 
 
+def test_two_streets_in_one_postcode_are_two_addresses():
+    keys = pl.select(
+        address_key(
+            pl.Series(["B70 2RJ", "B70 2RJ", "B70 2RJ"]),
+            pl.Series(["10 Green Gardens", "10 Green Gdns, West Bromwich", "10 Edwards Street"]),
+        )
+    ).to_series()
+    assert keys[0] == keys[1]
+    assert keys[0] != keys[2]
+
+
 def test_people_recorded_at_one_address_form_one_family_with_a_child():
     placement = placed(
         """
@@ -93,3 +104,26 @@ def test_someone_with_no_address_in_any_record_is_in_no_family():
         """
     )
     assert placement["kid"] == (None, None)
+
+
+def test_a_household_a_service_lists_together_is_one_family_wherever_its_records_put_them():
+    # The father's records still give the old address and the children's the new one;
+    # the benefit claim listing all three is what tells the council they live together.
+    records = table(
+        """
+        person_key | dob        | surname | postcode | address
+        dad        | 1983-07-16 | Mason   | B70 7LL  | 16 Campbell Road
+        twin1      | 2004-09-18 | Mason   | DY4 1YU  | 7 Hussain Dr
+        twin2      | 2004-09-18 | Mason   | DY4 1YU  | 7 Hussain Dr
+        """
+    )
+    persons, addresses = persons_from_records(records)
+    apart = families(persons, AS_OF, addresses)
+    claim = pl.DataFrame({"person_key": ["dad", "twin1"], "group": ["HB1", "HB1"]})
+    together = families(persons, AS_OF, addresses, claim)
+
+    def family(out: pl.DataFrame, who: str) -> str | None:
+        return out.filter(pl.col("person_key") == who)["family_key"].item()
+
+    assert family(apart, "dad") is None
+    assert family(together, "dad") == family(together, "twin1") == family(together, "twin2")

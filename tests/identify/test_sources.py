@@ -127,3 +127,41 @@ def test_an_event_needs_a_date_or_a_term(tmp_path):
     path.write_text(MAPPING.replace("{indicator: offence, start: when, ", "{indicator: offence, "))
     with pytest.raises(InputError, match=r"sources\[0\]\.events\[1\]: give one of start or term"):
         load_mapping(path)
+
+
+def test_a_household_column_groups_the_records_a_service_lists_together(tmp_path):
+    (tmp_path / "claims.csv").write_text(
+        "ref,first,last,claim,role\nC1,Ann,Smith,HB7,claimant\nC2,Kai,Smith,HB7,dependant\n"
+        "C3,Bob,Jones,,claimant\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        """
+sources:
+  - name: benefits
+    file: claims.csv
+    record_id: ref
+    identifiers: {forename: first, surname: last}
+    household: claim
+""",
+        encoding="utf-8",
+    )
+    ingested = ingest(load_mapping(mapping), tmp_path)
+    # Prefixed with the source, so another service's 'HB7' is not the same household.
+    assert ingested.households.sort("record_key").rows() == [
+        ("benefits:C1", "benefits:HB7"),
+        ("benefits:C2", "benefits:HB7"),
+    ]
+
+
+def test_a_household_column_missing_from_the_extract_stops_the_run(tmp_path):
+    (tmp_path / "claims.csv").write_text("ref,first\nC1,Ann\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "sources:\n  - {name: benefits, file: claims.csv, record_id: ref,"
+        " identifiers: {forename: first}, household: claim}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="no column 'claim'"):
+        ingest(load_mapping(mapping), tmp_path)

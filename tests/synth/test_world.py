@@ -144,3 +144,23 @@ def test_link_task_pairs_cohort_records_with_department_records(
     assert set(pairs["left_id"]) == set(left["record_id"])
     assert set(pairs["right_id"]) <= set(right["record_id"])
     assert set(pairs["naming_group"]) <= {"white_british", "sikh", "muslim", "other"}
+
+
+def test_a_benefit_claim_lists_the_household_under_one_reference(small_world: Path) -> None:
+    claims = pl.read_parquet(small_world / "council/sources/worklessness.parquet")
+    truth = pl.read_parquet(small_world / "truth/persons.parquet").filter(
+        pl.col("source") == "council/worklessness"
+    )
+    true_dob = pl.col("dob").alias("true_dob")
+    rows = claims.join(truth.select("record_id", "family_id", true_dob), on="record_id")
+    per_claim = rows.group_by("claim_ref").agg(
+        (pl.col("role") == "claimant").sum().alias("claimants"),
+        pl.col("family_id").n_unique().alias("households"),
+        pl.len().alias("members"),
+    )
+    assert (per_claim["claimants"] == 1).all()
+    assert (per_claim["households"] == 1).all()
+    assert per_claim["members"].mean() > 2  # claims list partners and children, not just the claimant
+    dependants = rows.filter(pl.col("role") == "dependant")
+    age = (pl.col("start_date") - pl.col("true_dob").str.to_date()).dt.total_days() / 365.25
+    assert dependants.select((age < 16).all()).item()

@@ -24,10 +24,13 @@ from evalink.identify.rules import ADULT_AGE, age_on
 
 
 def address_key(postcode: pl.Expr, address: pl.Expr) -> pl.Expr:
-    """Postcode plus the first line's number or name, in a form spelling cannot change.
+    """Postcode, the house number or name, and the street's first two letters, in a form
+    spelling cannot change.
 
-    Services write '12 Hill St', '12, Hill Street' and 'Flat 12 Hill St'; the postcode
-    and the leading house token agree across them far more often than the full line.
+    Services write '12 Hill St', '12, Hill Street' and 'Flat 12 Hill St'; the postcode,
+    the house token and the street's initial letters agree across them far more often
+    than the full line. The street letters matter because one postcode can cover two
+    streets, and '10 Green Gardens' is not '10 Edwards Street'.
     """
     clean_postcode = postcode.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     clean_address = (
@@ -42,7 +45,10 @@ def address_key(postcode: pl.Expr, address: pl.Expr) -> pl.Expr:
     house = clean_address.str.extract(r"(\d+[A-Z]?)\s+[A-Z]", 1).fill_null(
         clean_address.str.split(" ").list.first()
     )
-    return pl.when(clean_postcode.str.len_chars() > 0).then(clean_postcode + "|" + house)
+    street = clean_address.str.extract(r"\d+[A-Z]?\s+([A-Z]{1,2})", 1).fill_null("")
+    return pl.when(clean_postcode.str.len_chars() > 0).then(
+        clean_postcode + "|" + house + "|" + street
+    )
 
 
 _STREET_TYPES = {

@@ -94,12 +94,18 @@ def identify(
 
     step("forming households and families")
     persons_, addresses = persons_from_records(records)
-    # The programme's case system lists each attached family's members under one case:
-    # the strongest evidence of who is one family, whatever addresses say.
-    cases = ingested.programme.join(person_of, on="record_key").select(
-        "person_key", pl.col("case_id").alias("group")
+    # The programme's case system lists each attached family's members under one case,
+    # and a benefit claim or tenancy lists a household: the strongest evidence of who
+    # is one family, whatever addresses say.
+    cases = ingested.programme.select(
+        "record_key", (pl.lit("programme case:") + pl.col("case_id")).alias("group")
     )
-    people = families(persons_, as_of, addresses, cases)
+    groups = (
+        pl.concat([cases, ingested.households])
+        .join(person_of, on="record_key")
+        .select("person_key", "group")
+    )
+    people = families(persons_, as_of, addresses, groups)
     done("households")
 
     step("evaluating eligibility rules")

@@ -76,6 +76,10 @@ class SourceSpec(_Strict):
     codes: dict[str, list[str]] = {}  # coded columns and their known values
     events: list[EventSpec] = []
     programme: ProgrammeSpec | None = None
+    # A column whose value the service gives every member of one household as it records
+    # them: a benefit claim listing partner and children, a tenancy reference. People
+    # sharing one are one household whatever addresses their other records give.
+    household: str | None = None
 
 
 class Mapping(_Strict):
@@ -112,6 +116,7 @@ class Ingested:
     records: pl.DataFrame  # record_key, source, source_record_id, identifier fields
     events: pl.DataFrame  # record_key + EVENT_SCHEMA without person_key
     programme: pl.DataFrame  # record_key, case_id, attachment_date, keyworker_cost, ...
+    households: pl.DataFrame  # record_key, group: records a service lists as one household
     quarantine: pl.DataFrame  # source, row, column, reason
     rows_read: dict[str, int]
 
@@ -120,7 +125,7 @@ QUARANTINE_SCHEMA = {"source": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "rea
 
 
 def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
-    records, events, programme, quarantine = [], [], [], []
+    records, events, programme, households, quarantine = [], [], [], [], []
     rows_read = {}
     for source in mapping.sources:
         frame = _read_source(source, sources_dir)
@@ -135,10 +140,15 @@ def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
             events.append(_events(source, spec, frame))
         if source.programme is not None:
             programme.append(_programme(source, frame))
+        if source.household is not None:
+            households.append(_households(source, frame))
     return Ingested(
         records=pl.concat(records, how="vertical"),
         events=pl.concat(events, how="vertical") if events else _empty_events(),
         programme=pl.concat(programme, how="vertical") if programme else _empty_programme(),
+        households=pl.concat(households, how="vertical")
+        if households
+        else pl.DataFrame(schema={"record_key": pl.Utf8, "group": pl.Utf8}),
         quarantine=pl.concat(quarantine, how="vertical"),
         rows_read=rows_read,
     )
@@ -151,6 +161,8 @@ def _read_source(source: SourceSpec, sources_dir: Path) -> pl.DataFrame:
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("_row"))
     needed = {source.record_id, *source.identifiers.values(), *source.codes}
+    if source.household is not None:
+        needed.add(source.household)
     for spec in source.events:
         needed.update(c for c in (spec.start, spec.end, spec.value, spec.base) if c)
         if spec.term is not None:
@@ -330,6 +342,14 @@ def _programme(source: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:
         (_date(source, p.case_closed) if p.case_closed else pl.lit(None, pl.Date)).alias(
             "case_closed"
         ),
+    )
+
+
+def _households(source: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    assert source.household is not None
+    # Prefixed with the source: two services may number their claims and tenancies alike.
+    return frame.filter(pl.col(source.household).is_not_null()).select(
+        "record_key", (pl.lit(f"{source.name}:") + pl.col(source.household)).alias("group")
     )
 
 

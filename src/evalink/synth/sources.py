@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from evalink.synth.calendar import STUDY_END, STUDY_START
+from evalink.synth.calendar import DAYS_PER_YEAR, STUDY_END, STUDY_START
+from evalink.synth.households import FATHER, MOTHER
 from evalink.synth.noise import NoiseProfile
 from evalink.synth.outcomes import BENEFITS, terms
 from evalink.synth.records import Records, World, dates, finish, per_person_copies, prefixed
@@ -24,6 +25,9 @@ DUPLICATE_REGISTRATION = 0.03
 # Share of a council family's out-of-work benefit claims the council knows about
 # (through housing benefit and council tax reduction).
 WORKLESS_KNOWN_LOCALLY = 0.75
+# A claim's dependants: children under 16 (and, in the benefit rules, some up to 19 still
+# in education; the synthetic claims treat everyone 16 or over as a non-dependant).
+DEPENDANT_AGE = 16
 
 PROFILES: dict[str, NoiseProfile] = {
     "police": NoiseProfile(
@@ -123,16 +127,48 @@ def social_care(rng, world: World, council: np.ndarray, episodes: dict) -> Recor
 
 
 def worklessness(rng, world: World, council: np.ndarray, benefits: dict) -> Records:
+    """Housing benefit and council tax reduction claims: the council learns of an
+    out-of-work benefit through them. A claim lists the whole household as it stood when
+    the claim began (the claimant, a partner, dependent children and other adults living
+    there), because the household's make-up sets the award; every member gets a row under
+    the claim's reference. This is how a council knows who lives with whom even when its
+    other services hold different addresses for them."""
     b = _sel(benefits, council)
     known = b["known_locally"]
     b = {k: v[known] for k, v in b.items()}
+    people = world.people
+    claimant = b["person"]
+    n_claims = len(claimant)
+    refs = prefixed("HB", rng.permutation(n_claims) + 1, 7)
+    # Households are contiguous runs of people, so a claimant's household is a slice.
+    first = np.searchsorted(people.household, people.household[claimant], side="left")
+    size = np.searchsorted(people.household, people.household[claimant], side="right") - first
+    claim = np.repeat(np.arange(n_claims), size)
+    member = first[claim] + np.arange(claim.size) - np.repeat(np.cumsum(size) - size, size)
+    born = people.dob[member] <= b["day"][claim]
+    claim, member = claim[born], member[born]
+    parents = (MOTHER, FATHER)
+    age = (b["day"][claim] - people.dob[member]) / DAYS_PER_YEAR
+    role = np.select(
+        [
+            member == claimant[claim],
+            np.isin(people.role[member], parents) & np.isin(people.role[claimant[claim]], parents),
+            age < DEPENDANT_AGE,
+        ],
+        ["claimant", "partner", "dependant"],
+        "non_dependant",
+    )
+    order = np.lexsort((member, b["day"][claim]))
+    claim, member, role = claim[order], member[order], role[order]
     fields = pl.DataFrame({
-        "benefit": pl.Series(np.array(BENEFITS)[b["benefit"]]),
-        "out_of_work": pl.Series(np.ones(len(b["person"]), bool)),
-        "start_date": dates(b["day"]),
-        "end_date": dates(b["end"], open_ended=True),
+        "claim_ref": refs.gather(pl.Series(claim)),
+        "role": pl.Series(role),
+        "benefit": pl.Series(np.array(BENEFITS)[b["benefit"][claim]]),
+        "out_of_work": pl.Series(np.ones(len(claim), bool)),
+        "start_date": dates(b["day"][claim]),
+        "end_date": dates(b["end"][claim], open_ended=True),
     })  # fmt: skip
-    return _rows(rng, world, "worklessness", "worklessness", b["person"], b["day"], fields)
+    return _rows(rng, world, "worklessness", "worklessness", member, b["day"][claim], fields)
 
 
 def domestic_abuse(rng, world: World, council: np.ndarray, incidents: dict) -> Records:
