@@ -1,8 +1,9 @@
 """Dedupe: the records of one table (several local services) grouped into persons.
 
 The same household-aware model as `link()` scores pairs within the table; pairs above
-the threshold are joined into clusters (connected components), after the twin veto has
-removed same-household siblings, so one chain of near-matches cannot merge a family.
+the threshold are joined into clusters, strongest first, after the twin veto has
+removed same-household siblings, so one chain of near-matches cannot merge a family;
+a join that would give one person two different NINOs is refused.
 
 Services repeat one copy of a person's identifiers on every row about them (every
 term of school attendance, every incident), so identical copies are scored once: the
@@ -77,10 +78,12 @@ def dedupe(
         scored = model.veto_household_siblings(scored)
     pairs = scored.filter(pl.col("match_probability") >= threshold)
     n = identities.height
-    left = pairs["id_l"].str.slice(1).cast(pl.Int64).to_numpy()
-    right = pairs["id_r"].str.slice(1).cast(pl.Int64).to_numpy()
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    ninos = (
+        pl.DataFrame({"record_id": identities["record_id"]})
+        .join(std.select("record_id", "nino"), on="record_id", how="left")["nino"]
+        .to_list()
+    )
+    labels = _clusters(n, pairs, ninos)
     cluster_of = pl.DataFrame(
         {"identity": np.arange(n, dtype=np.uint32), "cluster_id": labels.astype(np.int64)}
     )
@@ -90,6 +93,49 @@ def dedupe(
         .sort("record_id")
     )
     return DedupeResult(clusters, n, pairs.height, threshold)
+
+
+def _clusters(n: int, pairs: pl.DataFrame, ninos: list[str | None]) -> np.ndarray:
+    """Cluster label per identity: pairs joined strongest first, except a join that would
+    give one person two different NINOs.
+
+    Plain connected components let one false pair (two Priya Shahs born the same year,
+    names swapped on one record) merge two people and everyone linked to either. A NINO
+    is the one identifier a person has only one of, so a cluster holding two that are
+    not a keying error of each other is two people: the weaker pair is the one refused.
+    """
+    ids_l = pairs["id_l"].str.slice(1).cast(pl.Int64).to_numpy()
+    ids_r = pairs["id_r"].str.slice(1).cast(pl.Int64).to_numpy()
+    if not any(ninos):
+        graph = coo_matrix((np.ones(len(ids_l), dtype=np.int8), (ids_l, ids_r)), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+    order = np.argsort(-pairs["match_probability"].to_numpy(), kind="stable")
+    parent = np.arange(n)
+    held: dict[int, set[str]] = {i: {v} for i, v in enumerate(ninos) if v}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for k in order:
+        a, b = root(int(ids_l[k])), root(int(ids_r[k]))
+        if a == b:
+            continue
+        mine, theirs = held.get(a, set()), held.get(b, set())
+        if any(_different_ninos(x, y) for x in mine for y in theirs):
+            continue
+        parent[b] = a
+        if theirs:
+            held[a] = mine | held.pop(b)
+    return np.fromiter((root(i) for i in range(n)), dtype=np.int64, count=n)
+
+
+def _different_ninos(a: str, b: str) -> bool:
+    """Two standardised NINOs that are not one keying error apart (a wrong character, or
+    two swapped: at most two positions differ)."""
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b)) > 2
 
 
 def _scored(predictions) -> pl.DataFrame:
