@@ -10,11 +10,19 @@ import polars as pl
 from evalink.link.train import refit_m
 
 
-def _linker(m_else: float) -> SimpleNamespace:
-    levels = [
-        SimpleNamespace(comparison_vector_value=1, m_probability=1 - m_else),
-        SimpleNamespace(comparison_vector_value=0, m_probability=m_else),
-    ]
+def _level(value: int, m: float, u: float) -> SimpleNamespace:
+    return SimpleNamespace(
+        comparison_vector_value=value,
+        m_probability=m,
+        u_probability=u,
+        _fix_m_probability=False,
+        _has_tf_adjustments=False,
+        _has_estimated_u_values=True,
+    )
+
+
+def _linker(m_else: float, u_agree: float = 0.01) -> SimpleNamespace:
+    levels = [_level(1, 1 - m_else, u_agree), _level(0, m_else, 1 - u_agree)]
     forename = SimpleNamespace(
         output_column_name="forename", _comparison_levels_excluding_null=levels
     )
@@ -58,3 +66,15 @@ def test_deterministic_pairs_keep_their_weight():
         pl.lit(True).alias("deterministic")
     )
     assert refit_m(linker, candidates)["match_weight"].to_list() == [10.0] * 1000
+
+
+def test_u_of_a_strong_level_loses_the_matches_among_the_sampled_pairs():
+    # One random pair in 5,000 is a match (a small file where every record has one):
+    # of a sampled u of 2e-4 for "agree", 0.9 × 2e-4 came from matches.
+    linker = _linker(m_else=0.1, u_agree=2e-4)
+    refit_m(linker, _candidates(agree=900, differ=100), prior=2e-4)
+    agree = linker._settings_obj.comparisons[0]._comparison_levels_excluding_null[0]
+    assert math.isclose(agree.u_probability, (2e-4 - 2e-4 * agree.m_probability) / (1 - 2e-4))
+    # Computed from the sampled u each round, not compounded.
+    refit_m(linker, _candidates(agree=900, differ=100), prior=2e-4)
+    assert math.isclose(agree.u_probability, (2e-4 - 2e-4 * agree.m_probability) / (1 - 2e-4))

@@ -43,6 +43,7 @@ def one_to_one(candidates: pl.DataFrame) -> pl.DataFrame:
 
 # A left record is never assumed certain to have a match on the right, however many do.
 _MAX_SHARE_MATCHED = 0.98
+_SHARE_ROUNDS = 20
 
 
 def posterior_given_one_match(
@@ -68,6 +69,28 @@ def posterior_given_one_match(
     expected = float(one_to_one(candidates)["match_probability"].sum())
     share = min(max(expected / max(left_records, 1), 0.01), _MAX_SHARE_MATCHED)
     prior_weight = math.log2(prior / (1 - prior))
+    # Bayes factors relative to one record of the right side, per left record.
+    factors = candidates.select(
+        "left_id",
+        pl.lit(2.0)
+        .pow(
+            (pl.col("match_weight") - prior_weight - math.log2(max(right_records, 1))).clip(
+                -1000, 1000
+            )
+        )
+        .alias("_factor"),
+    )
+    per_left = factors.group_by("left_id").agg(pl.col("_factor").sum().alias("_sum"))["_sum"]
+    # π by expectation maximisation: the pairwise probabilities start it (they
+    # undercount a lone candidate, weighed against every record of the right side), then
+    # the share of left records whose posterior says they have a match, until it settles.
+    for _ in range(_SHARE_ROUNDS):
+        has_match = (share * per_left / ((1 - share) + share * per_left)).sum()
+        updated = min(max(float(has_match) / max(left_records, 1), 0.01), _MAX_SHARE_MATCHED)
+        if abs(updated - share) < 1e-4:
+            share = updated
+            break
+        share = updated
     per_record = math.log2(share / max(right_records, 1))
     # log2 of (π/N)·BF_j, relative to (1 − π): large values are safe in float64.
     evidence = pl.col("match_weight") - prior_weight + per_record - math.log2(1 - share)

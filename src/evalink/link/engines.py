@@ -46,7 +46,7 @@ def _duckdb_api(threads: int | None) -> Any:
         connection.execute(f"SET threads = {int(threads)}")
     # Keep DuckDB's share of memory bounded so the whole run stays within a few GB on a
     # small machine; joins and aggregates spill to disk beyond it.
-    connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '1750MB')}'")
+    connection.execute(f"SET memory_limit = '{os.environ.get('EVALINK_DUCKDB_MEMORY', '1200MB')}'")
     connection.execute("SET preserve_insertion_order = false")
     # Spill to a private temporary directory rather than failing on large inputs.
     spill = f"{tempfile.gettempdir()}/evalink-duckdb-{os.getpid()}"
@@ -118,4 +118,11 @@ def register(api: Any, table: pa.Table, name: str) -> Any:
     if api.sql_dialect.sql_dialect_str == "spark":
         frame = api.spark.createDataFrame(table.to_pandas())
         return api.register(frame, dataset_display_name=name)
-    return api.register(table, dataset_display_name=name)
+    # Copied into a DuckDB table rather than scanned from Arrow: every training and
+    # scoring query reads the inputs again, the copy sits inside DuckDB's memory limit
+    # (and can spill), and the caller's Arrow table can be freed at once.
+    connection = api.duckdb_con
+    connection.register("evalink_arrow_input", table)
+    connection.execute(f"CREATE TABLE evalink_{name} AS SELECT * FROM evalink_arrow_input")
+    connection.unregister("evalink_arrow_input")
+    return api.register(f"evalink_{name}", dataset_display_name=name)

@@ -181,6 +181,19 @@ def _sex() -> cl.CustomComparison:
         output_column_name="sex",
         comparison_levels=[
             cll.NullLevel("sex"),
+            # The same forename already says the same sex: counted again, two people
+            # who share only a forename and a birthday would gain a bit for nothing.
+            # Weight 0 (m = u, fixed). The copy of the forename keeps sex trainable in
+            # blocks on the forename.
+            cll.CustomLevel(
+                "sex_l = sex_r AND forename_for_swap_l = forename_for_swap_r",
+                "same, as the forename says",
+            ).configure(
+                m_probability=0.5,
+                u_probability=0.5,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             cll.ExactMatchLevel("sex").configure(label_for_charts="exact"),
             cll.ElseLevel(),
         ],
@@ -195,7 +208,7 @@ def with_model_columns(frame: pl.DataFrame) -> pl.DataFrame:
     surname then still trains the forename comparison, and vice versa. `birth_year` is
     a copy used only in blocking, so a block on it still trains date of birth.
     """
-    return frame.with_columns(
+    return frame.drop("postcode_sector", strict=False).with_columns(
         pl.col("forename_main").alias("forename_for_swap"),
         pl.col("surname_std").alias("surname_for_swap"),
         pl.col("dob_year").alias("birth_year"),
@@ -204,6 +217,10 @@ def with_model_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 def comparisons() -> list[ComparisonCreator]:
     return [_forename(), _dob(), _surname_and_location(), _nino(), _sex()]
+
+
+# Equal sex, counting "not given" as a value, so an equi-join key in DuckDB and Spark.
+_SAME_SEX = "coalesce(l.sex, '') = coalesce(r.sex, '')"
 
 
 def prediction_blocking_rules() -> list[Any]:
@@ -219,18 +236,32 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("forename_main", "surname_std", "address_numbers"),
         "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
         " AND substr(l.dob, 6, 5) = substr(r.dob, 6, 5)",
-        block_on("dob", "postcode_outward"),
+        # Date of birth right, both names mistyped after their first letter.
+        "l.dob = r.dob AND substr(l.forename_main, 1, 1) = substr(r.forename_main, 1, 1)"
+        " AND substr(l.surname_std, 1, 1) = substr(r.surname_std, 1, 1)",
+        # Date of birth right on the same street: names and house number all wrong.
+        block_on("dob", "address_street"),
+        # Rules on where a person lives pair them with their whole household (and, by
+        # date of birth, with every neighbour's child born that day): sex, where both
+        # or neither record give it, halves those pairs at the cost of a match that
+        # also has sex miscoded — which other rules nearly always catch.
+        f"l.dob = r.dob AND l.postcode_outward = r.postcode_outward AND {_SAME_SEX}",
         block_on("postcode", "forename_main"),
         # Same household address: recovers a record whose name and date of birth both
         # carry errors. Household members enter here too; the model tells them apart.
-        block_on("postcode", "address_numbers"),
-        block_on("surname_std", "postcode"),
-        block_on("address_std"),
-        block_on("dob", "address_numbers"),
+        f"l.postcode = r.postcode AND l.address_numbers = r.address_numbers AND {_SAME_SEX}",
+        f"l.surname_std = r.surname_std AND l.postcode = r.postcode AND {_SAME_SEX}",
+        f"l.address_std = r.address_std AND {_SAME_SEX}",
+        f"l.dob = r.dob AND l.address_numbers = r.address_numbers AND {_SAME_SEX}",
         # Day and month swapped, surname kept.
         "l.dob_swapped = r.dob AND l.surname_std = r.surname_std",
         # Forename and surname swapped, anywhere; or the given name in the surname field.
-        "l.forename_main = r.surname_std AND l.surname_std = r.forename_main",
+        # Common name pairs (Priya Patel, Anna Nowak) would pair every such person with
+        # every other written the other way round: the birth year or the birthday must
+        # agree too (or be unknown).
+        "l.forename_main = r.surname_std AND l.surname_std = r.forename_main AND ("
+        "l.dob IS NULL OR r.dob IS NULL OR l.dob_year = r.dob_year"
+        " OR substr(l.dob, 6, 5) = substr(r.dob, 6, 5))",
         "l.surname_std = r.forename_main AND l.dob = r.dob",
         "l.forename_main = r.surname_std AND l.dob = r.dob",
     ]

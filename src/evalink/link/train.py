@@ -49,7 +49,7 @@ def shared_nino_count(left: pl.DataFrame, right: pl.DataFrame | None = None) -> 
 
 
 def train(
-    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 1e6
+    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 4e5
 ) -> TrainingPlan:
     plan = TrainingPlan()
     training = linker.training
@@ -117,6 +117,8 @@ def regularise(linker: Any) -> None:
     for comparison in linker._settings_obj.comparisons:
         levels = comparison._comparison_levels_excluding_null
         for level in levels:
+            if level._fix_m_probability and level._fix_u_probability:
+                continue  # set by the model, not learnt
             m, u = level.m_probability, level.u_probability
             seen_m, seen_u = level._has_estimated_m_values, level._has_estimated_u_values
             if not seen_m and not seen_u:
@@ -171,8 +173,12 @@ def train_plain(linker: Any, *, u_pairs: float = 5e6, max_em_pairs: float = 2e6)
 # the thousands of matches of a real run.
 _REFIT_PSEUDO_PAIRS = 50.0
 
+# Once the matches are taken out, a level that no sampled non-match reached has u below
+# about one in the number of sampled pairs; this floor keeps its weight finite.
+_U_FLOOR_CORRECTED = 1e-6
 
-def refit_m(linker: Any, candidates: pl.DataFrame) -> pl.DataFrame:
+
+def refit_m(linker: Any, candidates: pl.DataFrame, prior: float = 0.0) -> pl.DataFrame:
     """Re-estimate every m probability from all scored candidates, and rescore them.
 
     EM in a block learns only the comparisons the block leaves free. Without NINO or
@@ -182,8 +188,16 @@ def refit_m(linker: Any, candidates: pl.DataFrame) -> pl.DataFrame:
     replaced field becomes impossible. Once every candidate is scored and each left
     record's probability knows its rivals (`posterior_given_one_match`), the expected
     share of matches at each level, over all candidates at once, is an M step with every
-    comparison free. The match weights move by log2(m_new / m_old) per comparison; u
-    (from random pairs) and term-frequency adjustments stay as they are.
+    comparison free. The match weights move by log2(m_new / m_old) per comparison.
+
+    u comes from random pairs, and a share `prior` of random pairs are matches. In a
+    national file that share is one in millions and changes nothing; in a small file
+    where every record has a match (5,000 × 5,000: one in 5,000) the matches among the
+    sampled pairs are most of the pairs agreeing on a strong level, and u of "same
+    surname, same address" or "same date of birth" comes out tens of times too high.
+    So u is corrected to what the non-matches alone give: (u − prior·m) / (1 − prior),
+    from the sampled u each time (levels with term-frequency adjustments keep theirs:
+    their weight does not use u).
 
     `candidates` holds the posterior `match_probability` and the gamma columns; the
     returned frame has `match_weight` shifted (deterministic pairs kept) and the
@@ -207,6 +221,10 @@ def refit_m(linker: Any, candidates: pl.DataFrame) -> pl.DataFrame:
         total = sum(expected.values())
         if total < _REFIT_PSEUDO_PAIRS:
             continue  # too few matches to say more than EM did
+        # Levels the model fixes keep their m; the others share what is left.
+        fixed = {value for value, lv in levels.items() if lv._fix_m_probability}
+        levels = {value: lv for value, lv in levels.items() if value not in fixed}
+        free_share = 1 - sum(expected.get(value, 0.0) for value in fixed) / total
         old = {value: float(lv.m_probability) for value, lv in levels.items()}
         new = {
             value: max(
@@ -216,10 +234,20 @@ def refit_m(linker: Any, candidates: pl.DataFrame) -> pl.DataFrame:
             )
             for value, m in old.items()
         }
-        scale = sum(new.values())
+        scale = sum(new.values()) / max(free_share, _M_FLOOR)
+        change = {}
         for value, level in levels.items():
             level.m_probability = new[value] / scale
-        change = {value: math.log2(new[value] / scale / old[value]) for value in levels}
+            change[value] = math.log2(level.m_probability / old[value])
+            if level._has_tf_adjustments or not level._has_estimated_u_values:
+                continue
+            sampled = getattr(level, "_evalink_sampled_u", None) or float(level.u_probability)
+            level._evalink_sampled_u = sampled
+            u_old = float(level.u_probability)
+            level.u_probability = max(
+                (sampled - prior * level.m_probability) / (1 - prior), _U_FLOOR_CORRECTED
+            )
+            change[value] -= math.log2(level.u_probability / u_old)
         shift = shift + pl.col(gamma).replace_strict(change, default=0.0, return_dtype=pl.Float64)
     weight = (
         pl.when(pl.col("deterministic"))
