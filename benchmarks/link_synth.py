@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -66,16 +67,19 @@ def build_task(world: Path, out: Path, department: str = "dwp") -> dict[str, int
     return {"left": left_all.height, "truth_pairs": int(pairs["right_id"].is_not_null().sum())}
 
 
-# Runs COMMAND as a child and prints its own peak RSS: RUSAGE_CHILDREN of this wrapper
-# covers that one command only, not the runs before it.
+# Runs COMMAND as a child and prints its own peak RSS and CPU seconds: RUSAGE_CHILDREN
+# of this wrapper covers that one command only, not the runs before it.
 _WRAPPER = (
     "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(r.ru_maxrss, r.ru_utime + r.ru_stime, file=sys.stderr)"
 )
 
 
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (GB) of one command."""
+def run_measured(command: list[str]) -> dict[str, float]:
+    """Wall and CPU seconds, peak resident memory (GB) and the machine's one-minute
+    load average before and after one command (the machine may be shared)."""
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *command],
@@ -85,8 +89,14 @@ def run_measured(command: list[str]) -> tuple[float, float]:
         text=True,
     )
     wall = time.perf_counter() - start
-    peak_kb = int(done.stderr.strip().splitlines()[-1])
-    return wall, peak_kb / 1024 / 1024
+    peak_kb, cpu = done.stderr.strip().splitlines()[-1].split()
+    return {
+        "wall_s": wall,
+        "cpu_s": float(cpu),
+        "peak_gb": int(peak_kb) / 1024 / 1024,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
 
 
 def accuracy(links: pl.DataFrame, truth: pl.DataFrame) -> dict[str, dict[str, float]]:
@@ -143,14 +153,14 @@ def main() -> None:
 
     runs = {}
     out = task / "links-evalink.parquet"
-    wall, peak = run_measured(
+    measured = run_measured(
         [str(REPO / ".venv" / "bin" / "evalink"), "link", "--left", str(left), "--right", str(right),
          "--out", str(out), "--engine", args.engine]
     )  # fmt: skip
-    runs["evalink"] = {"wall_s": wall, "peak_gb": peak, **accuracy(pl.read_parquet(out), truth)}
+    runs["evalink"] = {**measured, **accuracy(pl.read_parquet(out), truth)}
     if not args.skip_plain:
         out = task / "links-plain.parquet"
-        wall, peak = run_measured(
+        measured = run_measured(
             [
                 sys.executable,
                 str(REPO / "benchmarks" / "link_plain_splink.py"),
@@ -159,11 +169,7 @@ def main() -> None:
                 str(out),
             ]
         )
-        runs["plain splink"] = {
-            "wall_s": wall,
-            "peak_gb": peak,
-            **accuracy(pl.read_parquet(out), truth),
-        }
+        runs["plain splink"] = {**measured, **accuracy(pl.read_parquet(out), truth)}
 
     for name, run in runs.items():
         overall = run["all"]
@@ -171,7 +177,8 @@ def main() -> None:
         f1s = [v["f1"] for v in groups.values()]
         print(
             f"{name}: precision {overall['precision']:.4f} recall {overall['recall']:.4f} F1 {overall['f1']:.4f}"
-            f" | {run['wall_s']:.1f} s, peak {run['peak_gb']:.2f} GB (max RSS)"
+            f" | {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, peak {run['peak_gb']:.2f} GB"
+            f" (max RSS), load {run['load_before']:.2f}→{run['load_after']:.2f}"
             f" | F1 by naming group: "
             + ", ".join(f"{g} {v['f1']:.4f}" for g, v in groups.items())
             + f" (gap {max(f1s) - min(f1s):.4f})"

@@ -47,7 +47,12 @@ _SHARE_ROUNDS = 20
 
 
 def posterior_given_one_match(
-    candidates: pl.DataFrame, prior: float, left_records: int, right_records: int
+    candidates: pl.DataFrame,
+    prior: float,
+    left_records: int,
+    right_records: int,
+    *,
+    expected: float | None = None,
 ) -> pl.DataFrame:
     """Match probabilities that know each left record has at most one match.
 
@@ -63,10 +68,14 @@ def posterior_given_one_match(
     A record with one strong candidate and no rival becomes more certain; one with two
     similar candidates (a twin, a junior) is split between them. Deterministic pairs
     keep their probability.
+
+    `expected`: the number of matches the pairwise probabilities imply, if the caller
+    has it (the prior times all pairs); otherwise summed over the one-to-one assignment.
     """
     if candidates.height == 0:
         return candidates
-    expected = float(one_to_one(candidates)["match_probability"].sum())
+    if expected is None:
+        expected = float(one_to_one(candidates)["match_probability"].sum())
     share = min(max(expected / max(left_records, 1), 0.01), _MAX_SHARE_MATCHED)
     prior_weight = math.log2(prior / (1 - prior))
     # Bayes factors relative to one record of the right side, per left record.

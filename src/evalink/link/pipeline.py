@@ -104,7 +104,11 @@ def run(
         linker = _linker([left_sdf, right_sdf], "link_only", with_values=True)
 
         progress("training (u by sampling, m by EM)")
-        plan = train.train(linker, nino_pairs=train.shared_nino_count(left_std, right_std))
+        plan = train.train(
+            linker,
+            nino_pairs=train.shared_nino_count(left_std, right_std),
+            prior=train.starting_prior(left_std, right_std),
+        )
 
         progress("scoring candidate pairs")
         # Pairs below 1e-6 can never be accepted and only cost memory downstream (the
@@ -138,7 +142,7 @@ def run(
         total_pairs = left_std.height * right_std.height
         candidates, prior = reestimate_prior(candidates, prior, total_pairs)
         posterior = assign.posterior_given_one_match(
-            candidates, prior, left_std.height, right_std.height
+            candidates, prior, left_std.height, right_std.height, expected=prior * total_pairs
         )
         # m re-estimated from every scored candidate, then prior and posterior again:
         # a couple of rounds settle (each is a pass over the candidates in memory).
@@ -146,7 +150,11 @@ def run(
             candidates = train.refit_m(linker, posterior, prior)
             candidates, prior = reestimate_prior(candidates, prior, total_pairs)
             posterior = assign.posterior_given_one_match(
-                candidates, prior, left_std.height, right_std.height
+                candidates,
+                prior,
+                left_std.height,
+                right_std.height,
+                expected=prior * total_pairs,
             )
         candidates = posterior
         assigned = assign.one_to_one(candidates)
@@ -219,8 +227,17 @@ def reestimate_prior(
     def logit2(p: float) -> float:
         return math.log2(p / (1 - p))
 
+    # The shift moves every non-deterministic weight alike, so the one-to-one
+    # assignment (deterministic pairs first, then by weight) is the same in every round:
+    # found once, summed each round.
+    chosen = assign.one_to_one(candidates).select(
+        "left_id", "right_id", pl.lit(True).alias("_chosen")
+    )
+    candidates = candidates.join(chosen, on=["left_id", "right_id"], how="left")
     for _ in range(rounds):
-        expected = float(assign.one_to_one(candidates)["match_probability"].sum())
+        expected = float(
+            candidates.filter(pl.col("_chosen").fill_null(False))["match_probability"].sum()
+        )
         new_prior = min(max(expected / max(total_pairs, 1), 1e-12), 0.5)
         shift = logit2(new_prior) - logit2(prior)
         prior = new_prior
@@ -234,7 +251,7 @@ def reestimate_prior(
         candidates = candidates.with_columns(weight.alias("match_weight")).with_columns(
             (1 / (1 + (2.0 ** -pl.col("match_weight")))).alias("match_probability")
         )
-    return candidates, prior
+    return candidates.drop("_chosen"), prior
 
 
 def deterministic_pairs(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:

@@ -48,22 +48,50 @@ def shared_nino_count(left: pl.DataFrame, right: pl.DataFrame | None = None) -> 
     return int(left["nino"].drop_nulls().is_in(right_ninos.implode()).sum())
 
 
+# Pairs agreeing on NINO and date of birth, or on full name, date of birth and
+# postcode, are matches with few exceptions; they recall perhaps 60% of matches.
+_CERTAIN_KEYS = (("nino", "dob"), ("forename_main", "surname_std", "dob", "postcode"))
+_CERTAIN_RECALL = 0.6
+
+
+def starting_prior(left: pl.DataFrame, right: pl.DataFrame) -> float:
+    """The share of all left × right pairs that match, from the near-certain pairs.
+
+    The same estimate as Splink's deterministic-rules one, counted in Polars on the
+    standardised tables (the engine would build both tables again to count them).
+    """
+    found = [
+        left.select("record_id", *keys)
+        .drop_nulls(keys)
+        .join(right.select("record_id", *keys).drop_nulls(keys), on=list(keys))
+        .select("record_id", "record_id_right")
+        for keys in _CERTAIN_KEYS
+    ]
+    certain = pl.concat(found).unique().height
+    total = max(left.height * right.height, 1)
+    return min(max(certain / _CERTAIN_RECALL / total, 1e-12), 0.5)
+
+
 def train(
-    linker: Any, *, nino_pairs: int, max_em_pairs: float = 5e5, u_pairs: float = 4e5
+    linker: Any,
+    *,
+    nino_pairs: int,
+    max_em_pairs: float = 5e5,
+    u_pairs: float = 4e5,
+    prior: float | None = None,
 ) -> TrainingPlan:
+    """`prior`: the starting share of matching pairs, if the caller has counted it
+    (`starting_prior`); otherwise the engine counts it."""
     plan = TrainingPlan()
     training = linker.training
 
-    # Pairs agreeing on NINO and date of birth, or on full name, date of birth and
-    # postcode, are matches with few exceptions; they recall perhaps 60% of matches.
-    training.estimate_probability_two_random_records_match(
-        [
-            "l.nino = r.nino AND l.dob = r.dob",
-            "l.forename_main = r.forename_main AND l.surname_std = r.surname_std"
-            " AND l.dob = r.dob AND l.postcode = r.postcode",
-        ],
-        recall=0.6,
-    )
+    if prior is None:
+        training.estimate_probability_two_random_records_match(
+            [" AND ".join(f"l.{key} = r.{key}" for key in keys) for keys in _CERTAIN_KEYS],
+            recall=_CERTAIN_RECALL,
+        )
+    else:
+        linker._settings_obj._probability_two_random_records_match = prior
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=5, num_chunks=1)
 
     if nino_pairs >= _MIN_NINO_PAIRS:
