@@ -28,6 +28,15 @@ _REFIT_ROUNDS = 2
 # rows a chunk's pairs with both records' values still fit DuckDB's memory limit.
 _RIGHT_ROWS_PER_CHUNK = 350_000
 
+_SCORED_COLUMNS = [
+    "record_id_l",
+    "record_id_r",
+    "source_dataset_l",
+    "match_weight",
+    "match_probability",
+    *model.GAMMAS,
+]
+
 LINK_SCHEMA = pa.schema(
     [("left_id", pa.string()), ("right_id", pa.string()), ("match_probability", pa.float64())]
 )
@@ -114,26 +123,27 @@ def run(
         # Pairs below 1e-6 can never be accepted and only cost memory downstream (the
         # refit of m can lift a pair scored with EM's m by a few bits, not more).
         # In chunks of the right side: the pairs of one chunk, with both records'
-        # values, must fit in the engine's memory.
+        # values, must fit in the engine's memory. Each chunk's few needed columns are
+        # taken out and its table dropped at once: kept, the chunks' tables with every
+        # record value are most of the engine's memory (and, at 1M × 10M, tens of GB
+        # spilled to disk). Only the report reads them again.
         chunks = max(1, math.ceil(right_std.height / _RIGHT_ROWS_PER_CHUNK))
-        predictions = linker.inference.predict(
-            threshold_match_probability=1e-6, num_chunks_left=1, num_chunks_right=chunks
-        )
-        scored = _as_polars(
-            predictions,
-            [
-                "record_id_l",
-                "record_id_r",
-                "source_dataset_l",
-                "match_weight",
-                "match_probability",
-                *model.GAMMAS,
-            ],
-        )
-        if not with_report:
-            # The scored pairs with both records' values are most of DuckDB's memory;
-            # only the report reads them again.
-            predictions.drop_table_from_database_and_remove_from_cache()
+        predictions = []
+        parts = []
+        for index in range(1, chunks + 1):
+            chunk = linker.inference.predict_chunk(
+                left_chunk=(1, 1),
+                right_chunk=(index, chunks),
+                threshold_match_probability=1e-6,
+                warning_mode="never",
+            )
+            parts.append(_as_polars(chunk, _SCORED_COLUMNS))
+            if with_report:
+                predictions.append(chunk)
+            else:
+                chunk.drop_table_from_database_and_remove_from_cache()
+        scored = pl.concat(parts)
+        del parts
         scored = _guard_twins(_orient(scored), [left_std, right_std])
 
         progress("assigning one to one")
@@ -179,7 +189,8 @@ def run(
             from evalink.link import report
 
             report.collect(result, linker, predictions, left_std, right_std)
-            predictions.drop_table_from_database_and_remove_from_cache()
+            for chunk in predictions:
+                chunk.drop_table_from_database_and_remove_from_cache()
     return result
 
 

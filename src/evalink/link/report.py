@@ -32,7 +32,11 @@ _WATERFALL_PAIRS = 6
 
 
 def collect(
-    result: Any, linker: Any, predictions: Any, left_std: pl.DataFrame, right_std: pl.DataFrame
+    result: Any,
+    linker: Any,
+    predictions: list[Any],
+    left_std: pl.DataFrame,
+    right_std: pl.DataFrame,
 ) -> None:
     """Gather what the report needs while the engine still holds the model."""
     result.model_json = linker.misc.save_model_to_json()
@@ -69,8 +73,10 @@ def _review_pairs(result: Any, left_std: pl.DataFrame, right_std: pl.DataFrame) 
     )
 
 
-def _waterfall(result: Any, linker: Any, predictions: Any) -> dict[str, Any] | None:
-    """Waterfall charts of a few pairs around the threshold, weights only."""
+def _waterfall(result: Any, linker: Any, predictions: list[Any]) -> dict[str, Any] | None:
+    """Waterfall charts of a few pairs around the threshold, weights only.
+
+    `predictions`: the scored tables, one per chunk of the right side."""
     if result.review.height == 0:
         return None
     step = max(result.review.height // _WATERFALL_PAIRS, 1)
@@ -80,9 +86,10 @@ def _waterfall(result: Any, linker: Any, predictions: Any) -> dict[str, Any] | N
         f" OR (record_id_l = '{_quote(b)}' AND record_id_r = '{_quote(a)}')"
         for a, b in zip(examples["left_id"], examples["right_id"], strict=True)
     )
-    selected = linker.misc.query_sql(
-        f"SELECT * FROM {predictions.physical_name} WHERE {conditions}", output_type="splink_df"
+    union = " UNION ALL ".join(
+        f"SELECT * FROM {chunk.physical_name} WHERE {conditions}" for chunk in predictions
     )
+    selected = linker.misc.query_sql(union, output_type="splink_df")
     records = selected.as_record_list()
     if not records:
         return None
