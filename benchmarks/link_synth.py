@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["record_id", "forename", "surname", "dob", "sex", "postcode", "address", "nino"]
 
 
-def build_task(world: Path, out: Path, department: str = "dwp") -> dict[str, int]:
+def build_task(
+    world: Path, out: Path, department: str = "dwp", left_size: int | None = None
+) -> dict[str, int]:
     truth = pl.read_parquet(world / "truth" / "persons.parquet")
     frames = []
     for path in sorted((world / "council" / "sources").glob("*.parquet")):
@@ -53,6 +55,9 @@ def build_task(world: Path, out: Path, department: str = "dwp") -> dict[str, int
             )
         )
     )
+    if left_size is not None and left_size < left_all.height:
+        # A fixed-size cohort drawn at random (seeded), e.g. exactly 1,000,000 at 10M.
+        left_all = left_all.sort("record_id").sample(n=left_size, seed=5).sort("record_id")
     right_truth = truth.filter(pl.col("source") == f"departments/{department}/persons").select(
         "person_id", pl.col("record_id").alias("right_id")
     )
@@ -135,6 +140,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/evalink-link-bench"))
     parser.add_argument("--engine", default="duckdb")
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument(
+        "--left", type=int, default=None, help="sample the left side to this many records"
+    )
     args = parser.parse_args()
 
     world = args.work / f"world-{args.families}-{args.population}-{args.seed}"
@@ -144,8 +152,9 @@ def main() -> None:
              "--population", str(args.population), "--seed", str(args.seed), "--out", str(world), "--force"],
             check=True,
         )  # fmt: skip
-    task = args.work / f"task-{args.families}-{args.population}-{args.seed}"
-    sizes = build_task(world, task)
+    suffix = f"-left{args.left}" if args.left else ""
+    task = args.work / f"task-{args.families}-{args.population}-{args.seed}{suffix}"
+    sizes = build_task(world, task, left_size=args.left)
     truth = pl.read_parquet(task / "truth.parquet")
     left, right = task / "left.parquet", task / "right.parquet"
     right_rows = pl.scan_parquet(right).select(pl.len()).collect().item()
