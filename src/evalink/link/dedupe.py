@@ -12,11 +12,13 @@ model sees distinct identities, often a tenth of the rows.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy.cluster.hierarchy import DisjointSet
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -110,26 +112,20 @@ def _clusters(n: int, pairs: pl.DataFrame, ninos: list[str | None]) -> np.ndarra
         graph = coo_matrix((np.ones(len(ids_l), dtype=np.int8), (ids_l, ids_r)), shape=(n, n))
         return connected_components(graph, directed=False)[1]
     order = np.argsort(-pairs["match_probability"].to_numpy(), kind="stable")
-    parent = np.arange(n)
+    persons = DisjointSet(range(n))
     held: dict[int, set[str]] = {i: {v} for i, v in enumerate(ninos) if v}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     for k in order:
-        a, b = root(int(ids_l[k])), root(int(ids_r[k]))
+        a, b = persons[int(ids_l[k])], persons[int(ids_r[k])]
         if a == b:
             continue
         mine, theirs = held.get(a, set()), held.get(b, set())
-        if any(_different_ninos(x, y) for x in mine for y in theirs):
+        if any(_different_ninos(x, y) for x, y in itertools.product(mine, theirs)):
             continue
-        parent[b] = a
-        if theirs:
-            held[a] = mine | held.pop(b)
-    return np.fromiter((root(i) for i in range(n)), dtype=np.int64, count=n)
+        persons.merge(a, b)
+        held.pop(a, None), held.pop(b, None)
+        if mine or theirs:
+            held[persons[a]] = mine | theirs
+    return np.fromiter((persons[i] for i in range(n)), dtype=np.int64, count=n)
 
 
 def _different_ninos(a: str, b: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from evalink.synth.calendar import DAYS_PER_YEAR, STUDY_END, STUDY_START
+from evalink.synth.calendar import STUDY_END, STUDY_START, age_years
 from evalink.synth.households import FATHER, MOTHER
 from evalink.synth.noise import NoiseProfile
 from evalink.synth.outcomes import BENEFITS, terms
@@ -148,7 +148,7 @@ def worklessness(rng, world: World, council: np.ndarray, benefits: dict) -> Reco
     born = people.dob[member] <= b["day"][claim]
     claim, member = claim[born], member[born]
     parents = (MOTHER, FATHER)
-    age = (b["day"][claim] - people.dob[member]) / DAYS_PER_YEAR
+    age = age_years(people.dob[member], b["day"][claim])
     role = np.select(
         [
             member == claimant[claim],
