@@ -78,3 +78,28 @@ def test_u_of_a_strong_level_loses_the_matches_among_the_sampled_pairs():
     # Computed from the sampled u each round, not compounded.
     refit_m(linker, _candidates(agree=900, differ=100), prior=2e-4)
     assert math.isclose(agree.u_probability, (2e-4 - 2e-4 * agree.m_probability) / (1 - 2e-4))
+
+
+def test_levels_beside_a_fixed_level_are_read_as_shares_of_the_pairs_outside_it():
+    # Sex: "same, as the forename says" is fixed at weight 0. Of the matches whose
+    # forenames differ (a nickname, a swap) nearly all still agree on sex, against half
+    # of non-matches: agreeing must count for the match (m 0.98 over u 0.5), not
+    # against it (m 0.05 of all matches over u 0.5).
+    fixed = _level(2, 0.5, 0.5)
+    fixed._fix_m_probability = True
+    levels = [fixed, _level(1, 0.5, 0.5), _level(0, 0.5, 0.5)]
+    sex = SimpleNamespace(output_column_name="sex", _comparison_levels_excluding_null=levels)
+    linker = SimpleNamespace(_settings_obj=SimpleNamespace(comparisons=[sex]))
+    candidates = pl.DataFrame(
+        {
+            "match_probability": [1.0] * 10_000,
+            "match_weight": [10.0] * 10_000,
+            "deterministic": [False] * 10_000,
+            "gamma_sex": [2] * 9_500 + [1] * 490 + [0] * 10,
+        }
+    )
+    rescored = refit_m(linker, candidates)
+    assert levels[0].m_probability == 0.5
+    assert levels[1].m_probability > 0.9
+    gained = rescored.filter(pl.col("gamma_sex") == 1)["match_weight"][0] - 10.0
+    assert gained > 0.8

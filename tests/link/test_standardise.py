@@ -81,6 +81,19 @@ def test_singh_or_kaur_alone_is_a_weak_surname_and_beside_a_family_name_is_dropp
     assert column(rows, "surname_is_religious") == [True, False, False]
 
 
+def test_singh_or_kaur_alone_in_the_forename_field_is_a_record_written_surname_first():
+    rows = records(
+        {"forename": "Singh", "surname": "Balvinder"},
+        {"forename": "KAUR", "surname": "Harpreet Sandhu"},
+        # Both fields religious, or the surname field empty: nothing to swap back.
+        {"forename": "Kaur", "surname": "Kaur"},
+        {"forename": "Singh", "surname": None},
+        {"forename": "Harpreet", "surname": "Singh"},
+    )
+    assert column(rows, "forename_main") == ["BALVINDER", "HARPREET", None, None, "HARPREET"]
+    assert column(rows, "surname_std") == ["SINGH", "KAUR", "KAUR", None, "SINGH"]
+
+
 def test_placeholder_dates_of_birth_are_treated_as_missing():
     rows = records({"dob": "1900-01-01"}, {"dob": "1850-06-01"}, {"dob": "1984-07-12"})
     assert column(rows, "dob") == [None, None, "1984-07-12"]

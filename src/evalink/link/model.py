@@ -151,9 +151,14 @@ def _surname_and_location() -> cl.CustomComparison:
             ),
             level(cll.And(surname_close, same_district), "similar surname, same district"),
             level(surname_close, "similar surname, elsewhere"),
+            # Where the person lives says as much here as with any other surname: one
+            # address is a household, one district is tens of thousands of people.
+            level(cll.And(surname_religious, same_address), "Singh or Kaur on one side, same address"),
             level(
-                cll.And(surname_religious, cll.Or(same_address, same_postcode, same_district)),
-                "Singh or Kaur on one side, same area",
+                cll.And(surname_religious, same_postcode), "Singh or Kaur on one side, same postcode"
+            ),
+            level(
+                cll.And(surname_religious, same_district), "Singh or Kaur on one side, same district"
             ),
             level(surname_religious, "Singh or Kaur on one side, elsewhere"),
             level(same_address, "different surname, same address"),

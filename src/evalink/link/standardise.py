@@ -129,7 +129,9 @@ def standardise(
                 (pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")).sum()
             ).item()
         )
-    frame = table.select([pl.col(c).cast(pl.String) for c in CONTRACT_COLUMNS])
+    frame = _religious_name_swapped_back(
+        table.select([pl.col(c).cast(pl.String) for c in CONTRACT_COLUMNS])
+    )
     steps = [
         ("forename", _forenames),
         ("surname", _surnames),
@@ -151,6 +153,37 @@ def standardise(
         {"dob_std": "dob", "sex_std": "sex", "postcode_std": "postcode", "nino_std": "nino"}
     )
     return standard.select(STANDARD_COLUMNS), counts
+
+
+def _religious_name_swapped_back(frame: pl.DataFrame) -> pl.DataFrame:
+    """Forename and surname swapped back where the forename field holds only Singh or Kaur.
+
+    Singh and Kaur are never a given name on their own: "Singh, Balvinder" is Balvinder
+    Singh written surname first. Left as recorded, the given name would sit in the
+    surname field and the religious name nowhere a comparison looks for it.
+    """
+
+    def only(values: pl.DataFrame, religious: bool) -> pl.DataFrame:
+        tokens = _name_tokens(pl.col("_raw"))
+        is_religious = pl.element().is_in(list(RELIGIOUS_SURNAMES))
+        kept = tokens.list.eval(pl.element().filter(is_religious if religious else ~is_religious))
+        flag = (kept.list.len() > 0) & (religious is False or kept.list.len() == tokens.list.len())
+        return values.with_columns(flag.fill_null(False).alias("_flag"))
+
+    flags = []
+    for column, religious in (("forename", True), ("surname", False)):
+        values = only(frame.select(pl.col(column).alias("_raw")).unique(), religious)
+        flags.append(
+            frame.select(pl.col(column).alias("_raw"))
+            .join(values, on="_raw", how="left", nulls_equal=True, maintain_order="left")["_flag"]
+        )
+    swap = (flags[0] & flags[1]).fill_null(False)
+    if not swap.any():
+        return frame
+    return frame.with_columns(
+        pl.when(swap).then(pl.col("surname")).otherwise(pl.col("forename")).alias("forename"),
+        pl.when(swap).then(pl.col("forename")).otherwise(pl.col("surname")).alias("surname"),
+    )
 
 
 def _forenames(values: pl.DataFrame) -> pl.DataFrame:

@@ -159,6 +159,29 @@ def regularise(linker: Any) -> None:
                 m = _M_FLOOR if level._is_else_level else min(_M_UNSEEN_AGREEMENT, 32 * u)
             level.m_probability = max(float(m), _M_FLOOR)
             level.u_probability = u
+        _condition_on_fixed_level(comparison)
+
+
+def _condition_on_fixed_level(comparison: Any) -> None:
+    """A level the model fixes at weight 0 is a condition the other levels are read under.
+
+    Sex: when the forenames agree they already say the sex, and that level carries no
+    weight. The other levels are reached only by pairs whose forenames differ, and what
+    they should say is how often such a pair agrees on sex if it is a match (nearly
+    always) against if it is not (half the time): m and u as shares of the pairs
+    outside the fixed level. Left as shares of all pairs, the forename would be counted
+    a second time, against every true match with a nickname or a swapped name (m of
+    "same sex" would be the few per cent of matches whose forenames differ, less than
+    its u of one half, and agreeing on sex would count against the match).
+    """
+    levels = comparison._comparison_levels_excluding_null
+    if not any(lv._fix_m_probability and lv._fix_u_probability for lv in levels):
+        return
+    free = [lv for lv in levels if not (lv._fix_m_probability and lv._fix_u_probability)]
+    for attribute in ("m_probability", "u_probability"):
+        total = sum(float(getattr(lv, attribute)) for lv in free)
+        for lv in free:
+            setattr(lv, attribute, float(getattr(lv, attribute)) / total)
 
 
 def _em(training: Any, rule: Any, max_pairs: float | None) -> None:
@@ -246,13 +269,12 @@ def refit_m(linker: Any, candidates: pl.DataFrame, prior: float = 0.0) -> pl.Dat
             .agg(pl.col("match_probability").sum().alias("expected"))
         )
         expected = dict(zip(observed[gamma].to_list(), observed["expected"].to_list(), strict=True))
-        total = sum(expected.values())
+        # Levels the model fixes keep their m; the others are shares of the pairs outside
+        # them (see `_condition_on_fixed_level`).
+        levels = {value: lv for value, lv in levels.items() if not lv._fix_m_probability}
+        total = sum(expected.get(value, 0.0) for value in levels)
         if total < _REFIT_PSEUDO_PAIRS:
             continue  # too few matches to say more than EM did
-        # Levels the model fixes keep their m; the others share what is left.
-        fixed = {value for value, lv in levels.items() if lv._fix_m_probability}
-        levels = {value: lv for value, lv in levels.items() if value not in fixed}
-        free_share = 1 - sum(expected.get(value, 0.0) for value in fixed) / total
         old = {value: float(lv.m_probability) for value, lv in levels.items()}
         new = {
             value: max(
@@ -262,7 +284,7 @@ def refit_m(linker: Any, candidates: pl.DataFrame, prior: float = 0.0) -> pl.Dat
             )
             for value, m in old.items()
         }
-        scale = sum(new.values()) / max(free_share, _M_FLOOR)
+        scale = sum(new.values())
         change = {}
         for value, level in levels.items():
             level.m_probability = new[value] / scale
