@@ -39,7 +39,11 @@ def _forename() -> cl.CustomComparison:
                 " OR coalesce(forename_main_l = surname_for_swap_r, false))",
                 "forename missing",
             ).configure(is_null_level=True),
-            cll.ExactMatchLevel("forename_main").configure(label_for_charts="exact"),
+            cll.ExactMatchLevel("forename_main").configure(
+                label_for_charts="exact",
+                tf_adjustment_column="forename_main",
+                tf_adjustment_weight=1.0,
+            ),
             cll.ArrayIntersectLevel("forename_groups", 1).configure(
                 label_for_charts="nickname or transliteration"
             ),
