@@ -157,13 +157,14 @@ def _surname_and_location() -> cl.CustomComparison:
             level(surname_close, "similar surname, elsewhere"),
             # Where the person lives says as much here as with any other surname: one
             # address is a household, one district is tens of thousands of people.
-            level(cll.And(surname_religious, same_address), "Singh or Kaur on one side, same address"),
-            level(
-                cll.And(surname_religious, same_postcode), "Singh or Kaur on one side, same postcode"
-            ),
-            level(
-                cll.And(surname_religious, same_district), "Singh or Kaur on one side, same district"
-            ),
+            *[
+                level(cll.And(surname_religious, place), f"Singh or Kaur on one side, same {name}")
+                for place, name in (
+                    (same_address, "address"),
+                    (same_postcode, "postcode"),
+                    (same_district, "district"),
+                )
+            ],
             level(surname_religious, "Singh or Kaur on one side, elsewhere"),
             level(same_address, "different surname, same address"),
             level(same_postcode, "different surname, same postcode"),

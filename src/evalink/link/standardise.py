@@ -162,20 +162,24 @@ def _religious_name_swapped_back(frame: pl.DataFrame) -> pl.DataFrame:
     Singh written surname first. Left as recorded, the given name would sit in the
     surname field and the religious name nowhere a comparison looks for it.
     """
-
-    def only(values: pl.DataFrame, religious: bool) -> pl.DataFrame:
-        tokens = _name_tokens(pl.col("_raw"))
-        is_religious = pl.element().is_in(list(RELIGIOUS_SURNAMES))
-        kept = tokens.list.eval(pl.element().filter(is_religious if religious else ~is_religious))
-        flag = (kept.list.len() > 0) & (religious is False or kept.list.len() == tokens.list.len())
-        return values.with_columns(flag.fill_null(False).alias("_flag"))
+    is_religious = pl.element().is_in(list(RELIGIOUS_SURNAMES))
+    tokens = _name_tokens(pl.col("_raw"))
+    religious = tokens.list.eval(pl.element().filter(is_religious)).list.len()
+    # Only Singh or Kaur in the forename field; a family or given name in the surname's.
+    only_religious = (religious > 0) & (religious == tokens.list.len())
+    another_name = tokens.list.len() > religious
 
     flags = []
-    for column, religious in (("forename", True), ("surname", False)):
-        values = only(frame.select(pl.col(column).alias("_raw")).unique(), religious)
-        flags.append(
+    for column, flag in (("forename", only_religious), ("surname", another_name)):
+        values = (
             frame.select(pl.col(column).alias("_raw"))
-            .join(values, on="_raw", how="left", nulls_equal=True, maintain_order="left")["_flag"]
+            .unique()
+            .with_columns(flag.fill_null(False).alias("_flag"))
+        )
+        flags.append(
+            frame.select(pl.col(column).alias("_raw")).join(
+                values, on="_raw", how="left", nulls_equal=True, maintain_order="left"
+            )["_flag"]
         )
     swap = (flags[0] & flags[1]).fill_null(False)
     if not swap.any():
