@@ -147,17 +147,23 @@ def run(
         scored = _guard_twins(_orient(scored), [left_std, right_std])
 
         progress("assigning one to one")
+        # Nationally the scored pairs are tens of millions of rows: each frame below is
+        # dropped as soon as the next is made, so at most two copies are held at once.
+        candidate_pairs = scored.height
         prior = linker._settings_obj._probability_two_random_records_match
         candidates = _with_deterministic(scored, deterministic)
+        del scored
         total_pairs = left_std.height * right_std.height
         candidates, prior = reestimate_prior(candidates, prior, total_pairs)
         posterior = assign.posterior_given_one_match(
             candidates, prior, left_std.height, right_std.height, expected=prior * total_pairs
         )
+        del candidates
         # m re-estimated from every scored candidate, then prior and posterior again:
         # a couple of rounds settle (each is a pass over the candidates in memory).
         for _ in range(_REFIT_ROUNDS):
             candidates = train.refit_m(linker, posterior, prior)
+            del posterior
             candidates, prior = reestimate_prior(candidates, prior, total_pairs)
             posterior = assign.posterior_given_one_match(
                 candidates,
@@ -166,8 +172,8 @@ def run(
                 right_std.height,
                 expected=prior * total_pairs,
             )
-        candidates = posterior
-        assigned = assign.one_to_one(candidates)
+            del candidates
+        assigned = assign.one_to_one(posterior)
         choice = threshold.choose_threshold(assigned, min_precision)
         links = assigned.filter(
             (pl.col("match_probability") >= choice.threshold) | pl.col("deterministic")
@@ -180,7 +186,7 @@ def run(
             counts={"left": left_counts, "right": right_counts},
             plan=plan,
             deterministic_pairs=deterministic.height,
-            candidate_pairs=scored.height,
+            candidate_pairs=candidate_pairs,
             left_records=left_std.height,
             right_records=right_std.height,
         )
