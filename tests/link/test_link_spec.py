@@ -46,6 +46,11 @@ def test_a_given_name_written_in_the_surname_field_still_links(world, links_by_l
     assert links_by_left.get(world.scenarios["name_order"]) == "Rorder"
 
 
+def test_singh_written_first_in_the_forename_field_still_links(world, links_by_left):
+    # Singh Balvinder at the council, Balvinder Sandhu at the department.
+    assert links_by_left.get(world.scenarios["singh_first"]) == "Rsinghfirst"
+
+
 def test_mohammed_alone_on_one_side_still_links_to_the_name_he_uses(world, links_by_left):
     assert links_by_left.get(world.scenarios["mohammed_only"]) == "Rmohonly"
 

@@ -247,6 +247,14 @@ def _plant_scenarios(world: World, rng: random.Random) -> None:
         forename="KANG",
         surname="HARPREET",
     )
+    # The council wrote Singh in the forename field and the given name as the surname;
+    # the department, the given name and the family name.
+    both(
+        "singh_first",
+        person("singhfirst", "BALVINDER", "SANDHU", "1979-10-05", "M", None, "B66 4PL", "12 RABONE LANE"),
+        forename="SINGH",
+        surname="BALVINDER",
+    )  # fmt: skip
     # Only the honorific given name at the department, the name he uses at the council.
     both(
         "mohammed_only",
