@@ -16,6 +16,7 @@ def _level(value: int, m: float, u: float) -> SimpleNamespace:
         m_probability=m,
         u_probability=u,
         _fix_m_probability=False,
+        _fix_u_probability=False,
         _has_tf_adjustments=False,
         _has_estimated_u_values=True,
     )
@@ -86,7 +87,7 @@ def test_levels_beside_a_fixed_level_are_read_as_shares_of_the_pairs_outside_it(
     # of non-matches: agreeing must count for the match (m 0.98 over u 0.5), not
     # against it (m 0.05 of all matches over u 0.5).
     fixed = _level(2, 0.5, 0.5)
-    fixed._fix_m_probability = True
+    fixed._fix_m_probability = fixed._fix_u_probability = True
     levels = [fixed, _level(1, 0.5, 0.5), _level(0, 0.5, 0.5)]
     sex = SimpleNamespace(output_column_name="sex", _comparison_levels_excluding_null=levels)
     linker = SimpleNamespace(_settings_obj=SimpleNamespace(comparisons=[sex]))

@@ -141,11 +141,16 @@ _U_FLOOR = 1e-5
 _M_UNSEEN_AGREEMENT = 0.01
 
 
+def _set_by_model(level: Any) -> bool:
+    """A level whose m and u the model fixes (sex agreeing with the forename), never learnt."""
+    return bool(level._fix_m_probability and level._fix_u_probability)
+
+
 def regularise(linker: Any) -> None:
     for comparison in linker._settings_obj.comparisons:
         levels = comparison._comparison_levels_excluding_null
         for level in levels:
-            if level._fix_m_probability and level._fix_u_probability:
+            if _set_by_model(level):
                 continue  # set by the model, not learnt
             m, u = level.m_probability, level.u_probability
             seen_m, seen_u = level._has_estimated_m_values, level._has_estimated_u_values
@@ -175,9 +180,9 @@ def _condition_on_fixed_level(comparison: Any) -> None:
     its u of one half, and agreeing on sex would count against the match).
     """
     levels = comparison._comparison_levels_excluding_null
-    if not any(lv._fix_m_probability and lv._fix_u_probability for lv in levels):
+    free = [lv for lv in levels if not _set_by_model(lv)]
+    if len(free) == len(levels):
         return
-    free = [lv for lv in levels if not (lv._fix_m_probability and lv._fix_u_probability)]
     for attribute in ("m_probability", "u_probability"):
         total = sum(float(getattr(lv, attribute)) for lv in free)
         for lv in free:
@@ -271,7 +276,7 @@ def refit_m(linker: Any, candidates: pl.DataFrame, prior: float = 0.0) -> pl.Dat
         expected = dict(zip(observed[gamma].to_list(), observed["expected"].to_list(), strict=True))
         # Levels the model fixes keep their m; the others are shares of the pairs outside
         # them (see `_condition_on_fixed_level`).
-        levels = {value: lv for value, lv in levels.items() if not lv._fix_m_probability}
+        levels = {value: lv for value, lv in levels.items() if not _set_by_model(lv)}
         total = sum(expected.get(value, 0.0) for value in levels)
         if total < _REFIT_PSEUDO_PAIRS:
             continue  # too few matches to say more than EM did
