@@ -68,6 +68,7 @@ class Assembled:
     rows: int
     anonymity: AnonymityReport
     linkage_quality: dict[str, dict] = field(default_factory=dict)
+    missing_departments: list[str] = field(default_factory=list)
 
 
 def _month(column: str) -> pl.Expr:
@@ -148,12 +149,50 @@ def verify(table: pl.DataFrame, policy: Policy, vault_identifiers: pl.DataFrame)
         )
 
 
-def assemble(node: Node, project: str, to: str = "research") -> Assembled:
+def outcome_flows(policy: Policy, linker: str) -> dict[str, str]:
+    """department → the outcomes dataset the policy has it return to the linker."""
+    return {
+        flow.from_: flow.dataset
+        for flow in policy.flows_to(linker)
+        if policy.party(flow.from_).department and flow.dataset in OUTCOME_COLUMNS
+    }
+
+
+def missing_outcomes(node: Node, allow_missing: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The departments whose outcomes have not come back, or refuse while any has not
+    and was not named in `allow_missing`: a dataset quietly built from one department
+    would read as if the others had found nothing."""
+    expected = outcome_flows(node.policy, node.party)
+    unknown = sorted(set(allow_missing) - set(expected))
+    if unknown:
+        raise InputError(
+            f"--allow-missing: '{unknown[0]}' is not a department that returns outcomes under "
+            f"the policy (departments: {', '.join(sorted(expected))})"
+        )
+    missing = sorted(d for d, dataset in expected.items() if not node.parts(dataset))
+    waiting = [d for d in missing if d not in allow_missing]
+    if waiting:
+        raise InputError(
+            f"outcomes not yet received from {', '.join(waiting)}: run `evalink receive` once "
+            "they arrive, or name them with --allow-missing to assemble without them "
+            "(recorded in the audit log and the dataset's notes)"
+        )
+    return missing
+
+
+def assemble(
+    node: Node,
+    project: str,
+    to: str = "research",
+    allow_missing: list[str] | tuple[str, ...] = (),
+) -> Assembled:
     """Build, verify and seal the research dataset for `project`.
 
     Each project has its own pseudonym key (kept in the linker's vault): a new project
     gets new pseudonyms that cannot be joined to another project's. A project is
     assembled once; assembling it again is refused so research never holds it twice.
+    The key and the package are stored together only once the dataset has passed its
+    checks, so a refused assembly leaves the project name free for a retry.
     """
     if not project.replace("-", "").replace("_", "").isalnum():
         raise InputError(f"--project: '{project}' must be letters, digits, '-' or '_'")
@@ -164,13 +203,8 @@ def assemble(node: Node, project: str, to: str = "research") -> Assembled:
         raise InputError(
             f"project '{project}' was already assembled; start a new project for a new release"
         )
+    missing = missing_outcomes(node, allow_missing)
     key = new_project_key()
-    node.write_dataset(
-        "project_keys",
-        pa.table({"project": [project], "key": [key.hex()]}),
-        vault=True,
-        source="assemble",
-    )
 
     attributes = pl.from_arrow(node.read_dataset("attributes", purpose=f"assemble {project}"))
     outcomes, quality = {}, {}
@@ -197,13 +231,32 @@ def assemble(node: Node, project: str, to: str = "research") -> Assembled:
         ),
     )
 
-    package = node.send(
-        to,
-        DATASET,
-        table.to_arrow(),
-        notes={"project": project, "linkage_quality": quality, "k_anonymity": asdict(report)},
+    with node.transaction(f"assemble {project}"):
+        node.write_dataset(
+            "project_keys",
+            pa.table({"project": [project], "key": [key.hex()]}),
+            vault=True,
+            source="assemble",
+        )
+        package = node.send(
+            to,
+            DATASET,
+            table.to_arrow(),
+            notes={
+                "project": project,
+                "linkage_quality": quality,
+                "k_anonymity": asdict(report),
+                "missing_departments": missing,
+            },
+        )
+        node.record_on_commit(
+            "assemble", project=project, persons=table["pseudonym"].n_unique(),
+            rows=table.height, missing_departments=missing,
+            allowed_missing=sorted(set(allow_missing)),
+        )
+    return Assembled(
+        project, package, table["pseudonym"].n_unique(), table.height, report, quality, missing
     )
-    return Assembled(project, package, table["pseudonym"].n_unique(), table.height, report, quality)
 
 
 def _project_keys(node: Node) -> dict[str, str]:

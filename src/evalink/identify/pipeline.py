@@ -174,9 +174,11 @@ def store_in_node(node: Node, result: IdentifyResult, as_of: date) -> None:
         "identify_evidence": result.evidence,
         "identify_quarantine": result.quarantine,
     }
-    for name, frame in tables.items():
-        node.write_dataset(name, frame.to_arrow(), replace=True, source="identify")
-    node.audit.record("identify", as_of=str(as_of), **result.summary())
+    # One transaction: a run that fails while storing leaves the previous run whole.
+    with node.transaction("identify"):
+        for name, frame in tables.items():
+            node.write_dataset(name, frame.to_arrow(), replace=True, source="identify")
+        node.record_on_commit("identify", as_of=str(as_of), **result.summary())
 
 
 def explain(node: Node, family_key: str) -> tuple[dict, pl.DataFrame]:

@@ -92,16 +92,19 @@ def match(
         "estimated_recall": round(result.threshold.estimated_recall, 4),
         "threshold": round(result.threshold.threshold, 4),
     }
-    package = node.send(
-        to, outcomes.dataset, records.to_arrow(), notes={"linkage_quality": quality}
-    )
-    node.write_dataset(
-        "matches",
-        pa.table(
-            {"parts": [",".join(parts)], "package": [package.name], "matched": [matched.height]}
-        ),
-        source="match",
-    )
+    # The outcomes package and the record that they were returned are one transaction:
+    # a match that fails half-way can be run again, and one that completed is refused.
+    with node.transaction("match"):
+        package = node.send(
+            to, outcomes.dataset, records.to_arrow(), notes={"linkage_quality": quality}
+        )
+        node.write_dataset(
+            "matches",
+            pa.table(
+                {"parts": [",".join(parts)], "package": [package.name], "matched": [matched.height]}
+            ),
+            source="match",
+        )
     return Matched(
         package, outcomes.dataset, identifiers.height, matched.height, records.height, quality
     )

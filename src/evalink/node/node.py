@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,15 @@ CREATE TABLE IF NOT EXISTS catalog.audit_anchor (
     id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR NOT NULL);
 ALTER TABLE catalog.parts ADD COLUMN IF NOT EXISTS notes VARCHAR;
 CREATE TABLE IF NOT EXISTS catalog.audit_alarms (found_at TIMESTAMPTZ, problem VARCHAR);
+ALTER TABLE catalog.packages ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR;
+CREATE TABLE IF NOT EXISTS catalog.pending (
+    transaction_id VARCHAR PRIMARY KEY, operation VARCHAR NOT NULL, work VARCHAR NOT NULL);
 """
+# `pending` holds what a committed transaction still has to do after its commit: move its
+# sealed packages from outbox/.pending/ into the outbox, shred the parts it replaced and
+# write its audit entries. A process killed between the commit and those steps leaves
+# the row, and the next open finishes them (`Node._finish_transactions`).
+PENDING_OUTBOX = ".pending"
 # Notes travel with a package for the recipient's software (e.g. linkage quality):
 # aggregates only, JSON, small.
 _MAX_NOTES_BYTES = 64 * 1024
@@ -118,6 +126,20 @@ class Received:
     dataset: str | None = None
     rows: int = 0
     sender: str | None = None
+
+
+@dataclass
+class _Transaction:
+    """What one command writes, held back until the command completes: parts written but
+    not yet in the catalog, packages sealed into outbox/.pending/ID/, earlier parts it
+    replaces and the audit entries that report all of it."""
+
+    id: str
+    operation: str
+    parts: list[tuple[Part, str]] = field(default_factory=list)  # part, source
+    replaced: list[tuple[Part, str]] = field(default_factory=list)  # part, reason
+    packages: list[tuple[Path, Path]] = field(default_factory=list)  # staged, final
+    audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Refused(EvalinkError):
@@ -231,7 +253,9 @@ class Node:
             clock=clock,
         )
         self._closed = False
+        self._transaction: _Transaction | None = None
         self._check_anchor()
+        self._finish_transactions()
         self._recover()
 
     # --- session --------------------------------------------------------------------
@@ -473,10 +497,11 @@ class Node:
         *,
         received: date | None,
         destroy_by: date | None,
-        source: str,
         before_commit: Callable[[], None] | None = None,
         package: dict[str, Any] | None = None,
     ) -> Part:
+        """Write a part's file under a new data key. Not yet committed: until its catalog
+        row is, the file and key are orphans that the next open removes."""
         part_id = secrets.token_hex(8)
         key = self.keyring.new_data_key(part_id, location)
         path = self._part_path(location, part_id)
@@ -501,34 +526,36 @@ class Node:
                 self._con.execute(f"DETACH {alias}")
             self._discard_part(location, part_id)
             raise
-        part = Part(
+        return Part(
             part_id, dataset, location, list(batches.schema.names), rows,
             package["sha256"] if package else None, received, destroy_by,
             package["sender"] if package else None,
         )
-        self._commit_part(part, source, package)
-        return part
 
-    def _commit_part(self, part: Part, source: str, package: dict[str, Any] | None) -> None:
-        """The commit point of every write: one catalog transaction."""
+    def _insert_part_row(self, part: Part, source: str, package: dict[str, Any] | None) -> None:
+        self._con.execute(
+            "INSERT INTO catalog.parts (part_id, dataset, location, fields, rows, sha256, "
+            "stored_at, received, destroy_by, package_id, sender, source, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [part.part_id, part.dataset, part.location, json.dumps(part.fields), part.rows,
+             part.sha256, self._clock(), part.received, part.destroy_by,
+             package["package_id"] if package else None, part.sender, source,
+             json.dumps(package["notes"]) if package and package.get("notes") else None],
+        )
+
+    def _commit_part(self, part: Part, source: str, package: dict[str, Any]) -> None:
+        """The commit point of an import: the part and the package's receipt, in one
+        catalog transaction."""
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
+            self._insert_part_row(part, source, package)
             con.execute(
-                "INSERT INTO catalog.parts (part_id, dataset, location, fields, rows, sha256, "
-                "stored_at, received, destroy_by, package_id, sender, source, notes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [part.part_id, part.dataset, part.location, json.dumps(part.fields), part.rows,
-                 part.sha256, self._clock(), part.received, part.destroy_by,
-                 package["package_id"] if package else None, part.sender, source,
-                 json.dumps(package["notes"]) if package and package.get("notes") else None],
+                "INSERT INTO catalog.packages (package_id, file_sha256, sender, dataset, rows, "
+                "imported_at, part_id, content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [package["package_id"], package["file_sha256"], package["sender"],
+                 part.dataset, part.rows, self._clock(), part.part_id, package["sha256"]],
             )
-            if package is not None:
-                con.execute(
-                    "INSERT INTO catalog.packages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [package["package_id"], package["file_sha256"], package["sender"],
-                     part.dataset, part.rows, self._clock(), part.part_id],
-                )
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
@@ -542,6 +569,143 @@ class Node:
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)
 
+    # --- transactions ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self, operation: str) -> Iterator[None]:
+        """Every `write_dataset` and `send` inside takes effect together when the block
+        ends, or not at all: a command that fails — a missing trust, a refused
+        verification, a full disk — leaves the node's datasets and outbox as they were.
+
+        The commit point is one catalog transaction. Parts are written first under keys
+        of their own (orphans until committed), packages are sealed into
+        outbox/.pending/ID/ and moved into the outbox only after the commit; a process
+        killed after the commit has its moves finished at the next open. A block inside
+        another joins it."""
+        if self._transaction is not None:
+            yield
+            return
+        tx = _Transaction(secrets.token_hex(8), operation)
+        self._transaction = tx
+        try:
+            yield
+        except BaseException as error:
+            self._transaction = None
+            self._roll_back(tx, error)
+            raise
+        self._transaction = None
+        self._commit(tx)
+
+    def record_on_commit(self, action: str, **details: Any) -> None:
+        """An audit entry that reports the current transaction's work: written when it
+        commits, never for one rolled back (which gets a 'rolled-back' entry instead)."""
+        if self._transaction is None:
+            self.audit.record(action, **details)
+        else:
+            self._transaction.audit.append((action, details))
+
+    def _active(self) -> _Transaction:
+        assert self._transaction is not None
+        return self._transaction
+
+    def _staging(self, transaction_id: str) -> Path:
+        return self.dir / "outbox" / PENDING_OUTBOX / transaction_id
+
+    def _commit(self, tx: _Transaction) -> None:
+        work = {
+            "packages": [
+                [str(s.relative_to(self.dir)), str(f.relative_to(self.dir))]
+                for s, f in tx.packages
+            ],
+            "destroy": [
+                {"dataset": p.dataset, "part": p.part_id, "location": p.location,
+                 "rows": p.rows, "reason": reason}
+                for p, reason in tx.replaced
+            ],
+            "audit": [[action, details] for action, details in tx.audit],
+        }
+        con = self._con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for part, source in tx.parts:
+                self._insert_part_row(part, source, None)
+            when = self._clock()
+            for part, reason in tx.replaced:
+                con.execute("DELETE FROM catalog.parts WHERE part_id = ?", [part.part_id])
+                con.execute(
+                    "INSERT INTO catalog.destroyed VALUES (?, ?, ?, ?, ?, ?)",
+                    [part.part_id, part.dataset, part.location, part.rows, when, reason],
+                )
+            con.execute(
+                "INSERT INTO catalog.pending VALUES (?, ?, ?)",
+                [tx.id, tx.operation, json.dumps(work)],
+            )
+            con.execute("COMMIT")
+        except BaseException as error:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            self._roll_back(tx, error)
+            raise
+        self._finish(tx.id, work)
+
+    def _roll_back(self, tx: _Transaction, error: BaseException) -> None:
+        for part, _ in tx.parts:
+            self._discard_part(part.location, part.part_id)
+        shutil.rmtree(self._staging(tx.id), ignore_errors=True)
+        if tx.parts or tx.packages:
+            self.audit.record(
+                "rolled-back", operation=tx.operation, transaction=tx.id,
+                parts=len(tx.parts), packages=len(tx.packages), error=type(error).__name__,
+            )
+
+    def _finish(self, transaction_id: str, work: dict[str, Any]) -> None:
+        """What follows a transaction's commit. Every step can be repeated, so an open
+        after a kill simply runs it again."""
+        for staged, final in work["packages"]:
+            if (self.dir / staged).exists():
+                os.replace(self.dir / staged, self.dir / final)
+        shutil.rmtree(self._staging(transaction_id), ignore_errors=True)
+        destroyed: dict[str, list[dict[str, Any]]] = {}
+        for item in work["destroy"]:
+            self.keyring.destroy_data_keys([item["part"]])
+            path = self._part_path(item["location"], item["part"])
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            destroyed.setdefault(item["dataset"], []).append(item)
+        entries = [tuple(entry) for entry in work["audit"]] + [
+            ("destroy", {"dataset": dataset, "parts": [i["part"] for i in items],
+                         "rows": sum(i["rows"] for i in items),
+                         "keys_destroyed": [i["part"] for i in items],
+                         "reason": items[0]["reason"]})
+            for dataset, items in destroyed.items()
+        ]
+        if not self._audit_mentions(transaction_id):
+            for action, details in entries:
+                self.audit.record(action, transaction=transaction_id, **details)
+        self._con.execute("DELETE FROM catalog.pending WHERE transaction_id = ?", [transaction_id])
+
+    def _audit_mentions(self, transaction_id: str) -> bool:
+        needle = f'"transaction":"{transaction_id}"'
+        if not self.audit.path.exists():
+            return False
+        with self.audit.path.open("r", encoding="utf-8") as handle:
+            return any(needle in line for line in handle)
+
+    def _finish_transactions(self) -> None:
+        """Finish transactions a killed process committed, and clear the staging of
+        those it never committed (their parts are orphans for `_recover`)."""
+        pending = self._con.execute(
+            "SELECT transaction_id, operation, work FROM catalog.pending"
+        ).fetchall()
+        for transaction_id, operation, work in pending:
+            self._finish(transaction_id, json.loads(work))
+            self.audit.record("recover", finished_transaction=transaction_id, operation=operation)
+        staging = self.dir / "outbox" / PENDING_OUTBOX
+        if staging.is_dir():
+            for leftover in staging.iterdir():
+                shutil.rmtree(leftover, ignore_errors=True)
+                self.audit.record("recover", abandoned_transaction=leftover.name)
+
     def write_dataset(
         self,
         dataset: str,
@@ -554,23 +718,35 @@ class Node:
     ) -> Part:
         """Store a table as a new part of `dataset` (all rows or none), with the destroy-by
         date the policy's retention rules give for `events` (e.g. {'case_closed': d}).
-        With `replace`, earlier parts are destroyed once the new one is committed."""
+        With `replace`, earlier parts are destroyed once the new one is committed.
+        Inside `transaction()`, it takes effect when the transaction commits."""
         reader = data if isinstance(data, pa.RecordBatchReader) else pa.RecordBatchReader.from_batches(
             data.schema, data.to_batches(max_chunksize=65_536)
         )
         fields = list(reader.schema.names)
         location = self._location(dataset, fields, vault)
         destroy_by = self.policy.destroy_by(self.party, dataset, dict(events or {}))
-        earlier = self.parts(dataset) if replace else []
-        part = self._write_part(
-            dataset, reader, location, received=None, destroy_by=destroy_by, source=source
-        )
-        self.audit.record(
-            "store", dataset=dataset, part=part.part_id, location=location, rows=part.rows,
-            fields=fields, destroy_by=str(destroy_by) if destroy_by else None, source=source,
-        )
-        for old in earlier:
-            self.destroy_part(old.part_id, reason=f"replaced by part {part.part_id}")
+        with self.transaction(f"store {dataset}"):
+            tx = self._active()
+            part = self._write_part(
+                dataset, reader, location, received=None, destroy_by=destroy_by
+            )
+            if replace:
+                reason = f"replaced by part {part.part_id}"
+                tx.replaced += [(old, reason) for old in self.parts(dataset)]
+                # A part this same transaction wrote earlier is replaced too.
+                for earlier, _ in [x for x in tx.parts if x[0].dataset == dataset]:
+                    self._discard_part(earlier.location, earlier.part_id)
+                tx.parts = [x for x in tx.parts if x[0].dataset != dataset]
+                tx.audit = [a for a in tx.audit
+                            if not (a[0] == "store" and a[1]["dataset"] == dataset)]
+            tx.parts.append((part, source))
+            tx.audit.append((
+                "store",
+                {"dataset": dataset, "part": part.part_id, "location": location,
+                 "rows": part.rows, "fields": fields,
+                 "destroy_by": str(destroy_by) if destroy_by else None, "source": source},
+            ))
         return part
 
     @contextlib.contextmanager
@@ -734,20 +910,28 @@ class Node:
         if notes:
             manifest["notes"] = notes
         stamp = self._clock().strftime("%Y%m%dT%H%M%SZ")
-        out = self.dir / "outbox" / (
-            f"{stamp}-{self.party}-to-{to}-{dataset}-{secrets.token_hex(4)}{pkg.SUFFIX}"
-        )
-        with atomic_output(out) as tmp, tmp.open("wb") as handle:
-            full = pkg.seal(
-                handle, table, manifest=manifest, sender=self.party,
-                signing_key=self.keyring.signing_key, recipient=to,
-                recipient_key=keys.encryption_key(), created=self._clock(),
-            )
-        self.audit.record(
-            "send", package=full["package_id"], to=to, dataset=dataset, flow=flow.id,
-            fields=fields, rows=full["rows"], sha256=full["sha256"], file=out.name,
-            source=source_name, notes=sorted(notes) if notes else None,
-        )
+        name = f"{stamp}-{self.party}-to-{to}-{dataset}-{secrets.token_hex(4)}{pkg.SUFFIX}"
+        out = self.dir / "outbox" / name
+        with self.transaction(f"send {dataset}"):
+            tx = self._active()
+            staged = self._staging(tx.id) / name
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            tx.packages.append((staged, out))
+            with staged.open("wb") as handle:
+                full = pkg.seal(
+                    handle, table, manifest=manifest, sender=self.party,
+                    signing_key=self.keyring.signing_key, recipient=to,
+                    recipient_key=keys.encryption_key(), created=self._clock(),
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+            tx.audit.append((
+                "send",
+                {"package": full["package_id"], "to": to, "dataset": dataset, "flow": flow.id,
+                 "fields": fields, "rows": full["rows"], "sha256": full["sha256"],
+                 "file": out.name, "source": source_name,
+                 "notes": sorted(notes) if notes else None},
+            ))
         return out
 
     def receive(self) -> list[Received]:
@@ -802,9 +986,9 @@ class Node:
             }
             part = self._write_part(
                 dataset, opened.reader(), location, received=received, destroy_by=destroy_by,
-                source=f"package {manifest['package_id']}", before_commit=opened.finish,
-                package=package_info,
+                before_commit=opened.finish, package=package_info,
             )
+            self._commit_part(part, f"package {manifest['package_id']}", package_info)
         except PolicyViolation as violation:
             raise _Refused(violation, opened=opened_contents, rule=violation.rule) from None
         except pa.ArrowException as error:
@@ -821,7 +1005,7 @@ class Node:
                 "imported and the package is still in the inbox"
             ) from None
         except EvalinkError as error:
-            rule = "replay" if "replay" in str(error) else None
+            rule = next((r for r in ("replay", "duplicate") if f"{r} refused" in str(error)), None)
             raise _Refused(error, opened=opened_contents, rule=rule) from None
         self.audit.record(
             "receive", package=manifest["package_id"], sender=sender, dataset=dataset,
@@ -849,6 +1033,19 @@ class Node:
             raise EvalinkError(
                 f"{path.name}: replay refused: package {manifest['package_id'][:12]}… was "
                 f"already imported at {row[0]:%Y-%m-%d %H:%M:%S}"
+            )
+        # The same rows sealed again (a second `send` of one file, a re-run script) are a
+        # new package with a new id and seal, but importing them would hold every row twice.
+        row = self._con.execute(
+            "SELECT imported_at, package_id FROM catalog.packages "
+            "WHERE dataset = ? AND content_sha256 = ?",
+            [manifest.get("dataset"), manifest.get("sha256")],
+        ).fetchone()
+        if row is not None:
+            raise EvalinkError(
+                f"{path.name}: duplicate refused: the same content of '{manifest.get('dataset')}' "
+                f"({manifest.get('rows')} rows) was already imported at "
+                f"{row[0]:%Y-%m-%d %H:%M:%S} from package {str(row[1])[:12]}…"
             )
 
     def _set_aside(
@@ -895,8 +1092,18 @@ def deliver(source: Path | str, target: Path | str) -> list[Path]:
         if recipient != party:
             continue
         destination = target / "inbox" / path.name
-        with atomic_output(destination) as tmp:
-            shutil.copyfile(path, tmp)
+        try:
+            with atomic_output(destination) as tmp:
+                shutil.copyfile(path, tmp)
+        except OSError as error:
+            # A full or unwritable inbox: the copy is removed, the package stays in the
+            # outbox, and delivering again sends what is left (a package delivered twice
+            # is refused as a replay at the recipient, so a retry is always safe).
+            raise EvalinkError(
+                f"{target / 'inbox'}: cannot write {path.name} ({error.strerror or type(error).__name__}); "
+                f"{len(delivered)} package(s) delivered, the rest are still in {source / 'outbox'}: "
+                "run `evalink deliver` again once the inbox can take them"
+            ) from None
         sent = source / "outbox" / "sent"
         sent.mkdir(exist_ok=True)
         os.replace(path, sent / path.name)

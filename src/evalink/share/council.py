@@ -133,22 +133,27 @@ def share(node: Node, to: str = "linker", local_authority: str = "Sandwell") -> 
     """Split the cohort into identifiers and attributes and seal both for `to`.
 
     A council shares a cohort once: a second share would give the same people new
-    reference numbers and the linker would hold them twice, so it is refused.
+    reference numbers and the linker would hold them twice, so it is refused. The
+    reference numbers and both packages are one transaction: if either package cannot
+    be sealed (the linker's key not yet trusted, say), nothing is kept and the share
+    can simply be run again.
     """
     if node.parts("reference_numbers"):
         raise InputError(
-            f"the cohort was already shared from this node (dataset 'reference_numbers' "
-            f"exists); the packages are in {node.dir / 'outbox'}"
+            "the cohort was already shared from this node (dataset 'reference_numbers' "
+            f"exists); its packages are in {node.dir / 'outbox'} until delivered, then in "
+            f"{node.dir / 'outbox' / 'sent'}"
         )
     records = pl.from_arrow(node.read_dataset("identify_records", purpose="share"))
     persons = pl.from_arrow(node.read_dataset("identify_persons", purpose="share"))
     families = pl.from_arrow(node.read_dataset("identify_families", purpose="share"))
     identifiers, attributes, references = cohort_tables(records, persons, families, local_authority)
-    node.write_dataset(
-        "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share"
-    )
-    identifiers_path = node.send(to, "identifiers", identifiers.to_arrow())
-    attributes_path = node.send(to, "attributes", attributes.to_arrow())
+    with node.transaction("share"):
+        node.write_dataset(
+            "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share"
+        )
+        identifiers_path = node.send(to, "identifiers", identifiers.to_arrow())
+        attributes_path = node.send(to, "attributes", attributes.to_arrow())
     return Shared(
         identifiers_path,
         attributes_path,

@@ -29,6 +29,8 @@ def dispatch(node: Node, departments: list[str]) -> list[Dispatched]:
 
     Sending the same identifiers to a department twice would make it hold (and match)
     everyone twice, so a repeat is refused; new identifiers from a later share go out.
+    All departments are sent to in one transaction: one that cannot be sent to (its key
+    not trusted) stops the dispatch with nothing sent to any.
     """
     parts = sorted(p.part_id for p in node.parts("identifiers"))
     if not parts:
@@ -38,31 +40,43 @@ def dispatch(node: Node, departments: list[str]) -> list[Dispatched]:
     identifiers = pl.from_arrow(node.read_dataset("identifiers", purpose="dispatch"))
     sent_before = _dispatches(node)
     out = []
-    for department in departments:
-        flows = [
-            f
-            for f in node.policy.flows_to(department)
-            if f.from_ == node.party and f.dataset == "identifiers"
-        ]
-        if not flows:
-            # check_flow names the rule that refuses it.
-            node.policy.check_flow(node.party, department, "identifiers", identifiers.columns)
-        already = sent_before.filter(
-            (pl.col("department") == department) & pl.col("parts").is_in([",".join(parts)])
-        )
-        if already.height:
-            raise InputError(
-                f"these identifiers were already dispatched to '{department}' "
-                f"({already['package'][0]}); refusing to send them twice"
-            )
-        fields = [name for name in flows[0].fields if name in identifiers.columns]
-        package = node.send(department, "identifiers", identifiers.select(fields).to_arrow())
-        out.append(Dispatched(department, package, identifiers.height, fields))
-        record = pa.table(
-            {"department": [department], "parts": [",".join(parts)], "package": [package.name]}
-        )
-        node.write_dataset("dispatches", record, source="dispatch")
+    with node.transaction("dispatch"):
+        for department in dict.fromkeys(departments):  # each once, even if named twice
+            out.append(_dispatch_one(node, department, identifiers, parts, sent_before))
     return out
+
+
+def _dispatch_one(
+    node: Node,
+    department: str,
+    identifiers: pl.DataFrame,
+    parts: list[str],
+    sent_before: pl.DataFrame,
+) -> Dispatched:
+    """One department's identifiers, cut to its flow's allow-list, and the record of them."""
+    flows = [
+        f
+        for f in node.policy.flows_to(department)
+        if f.from_ == node.party and f.dataset == "identifiers"
+    ]
+    if not flows:
+        # check_flow names the rule that refuses it.
+        node.policy.check_flow(node.party, department, "identifiers", identifiers.columns)
+    already = sent_before.filter(
+        (pl.col("department") == department) & pl.col("parts").is_in([",".join(parts)])
+    )
+    if already.height:
+        raise InputError(
+            f"these identifiers were already dispatched to '{department}' "
+            f"({already['package'][0]}); refusing to send them twice"
+        )
+    fields = [name for name in flows[0].fields if name in identifiers.columns]
+    package = node.send(department, "identifiers", identifiers.select(fields).to_arrow())
+    record = pa.table(
+        {"department": [department], "parts": [",".join(parts)], "package": [package.name]}
+    )
+    node.write_dataset("dispatches", record, source="dispatch")
+    return Dispatched(department, package, identifiers.height, fields)
 
 
 def _dispatches(node: Node) -> pl.DataFrame:
