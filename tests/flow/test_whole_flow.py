@@ -13,56 +13,10 @@ import pytest
 from evalink.assemble import identifier_values, pseudonym, scan
 from evalink.node import Node, deliver
 from evalink.node import package as pkg
+from tests.flow.conftest import PASSPHRASE
 
 PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research")
-PASSPHRASE = "synthetic test passphrase"
 IDENTIFIER_FIELDS = ["forename", "surname", "dob", "address", "postcode", "nino"]
-
-
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory, example_policy_path) -> Path:
-    import os
-
-    from typer.testing import CliRunner
-
-    from evalink.cli import app
-
-    work = tmp_path_factory.mktemp("flow")
-    env = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        result = CliRunner().invoke(
-            app,
-            [
-                "demo",
-                "--workdir",
-                str(work),
-                "--families",
-                "150",
-                "--population",
-                "4000",
-                "--seed",
-                "5",
-                "--policy",
-                str(example_policy_path),
-            ],
-        )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    assert result.exit_code == 0, result.output
-    assert "BROKEN" not in result.output
-    return work
-
-
-@pytest.fixture
-def env(monkeypatch):
-    monkeypatch.setenv("EVALINK_SCRYPT_LOG2N", "10")
-    monkeypatch.setenv("EVALINK_PASSPHRASE", PASSPHRASE)
 
 
 def _council_identifiers(world: Path) -> pl.DataFrame:

@@ -1,0 +1,120 @@
+"""Fixtures for tests of the flow between parties: nodes after a whole demo run, a
+council that has identified its families, and a way to say "this node is unchanged"."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from evalink.node import Node, init_node
+from tests.conftest import EXAMPLE_POLICY, REPO
+
+PASSPHRASE = "synthetic test passphrase"
+CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables for a session-scoped fixture (monkeypatch is per test)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in CHEAP.items():
+        monkeypatch.setenv(key, value)
+
+
+def node_state(directory: Path) -> dict[str, object]:
+    """Everything a node holds, except its audit log (which records refusals and
+    roll-backs on purpose) and DuckDB's scratch space: catalog parts and what was
+    received, data keys, and every file in its store, vault, inbox and outbox."""
+    with Node.open(directory, PASSPHRASE) as node:
+        parts = sorted((p.dataset, p.part_id, p.rows) for p in node.parts())
+        keys = sorted(node.keyring.data_key_ids())
+        packages = sorted(
+            node._con.execute("SELECT package_id, dataset, rows FROM catalog.packages").fetchall()
+        )
+        trusted = sorted(
+            row[0] for row in node._con.execute("SELECT party FROM catalog.trusted").fetchall()
+        )
+    files = sorted(
+        (str(p.relative_to(directory)), p.stat().st_size)
+        for folder in ("store/parts", "vault/parts", "inbox", "outbox")
+        if (directory / folder).is_dir()
+        for p in (directory / folder).rglob("*")
+        if p.is_file()
+    )
+    return {"parts": parts, "keys": keys, "packages": packages, "trusted": trusted,
+            "files": files}
+
+
+@pytest.fixture(scope="session")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole flow as `evalink demo` runs it, on a small world. Tests that change a
+    node copy it first."""
+    from typer.testing import CliRunner
+
+    from evalink.cli import app
+
+    work = tmp_path_factory.mktemp("flow")
+    with environment(CHEAP):
+        result = CliRunner().invoke(
+            app,
+            ["demo", "--workdir", str(work), "--families", "150", "--population", "4000",
+             "--seed", "5", "--policy", str(EXAMPLE_POLICY)],
+        )
+    assert result.exit_code == 0, result.output
+    assert "BROKEN" not in result.output
+    return work
+
+
+@pytest.fixture(scope="session")
+def _identified(tmp_path_factory: pytest.TempPathFactory, small_world: Path) -> Path:
+    """A council node that has identified its families, and a linker node that trusts
+    the council. The council does not trust the linker yet: that is the newcomer's
+    first mistake, and each test adds the trust when it needs it."""
+    from evalink.identify import identify, store_in_node
+
+    root = tmp_path_factory.mktemp("identified")
+    with environment(CHEAP):
+        for party in ("council", "linker"):
+            init_node(root / party, party=party, policy_path=EXAMPLE_POLICY,
+                      passphrase=PASSPHRASE)
+        with Node.open(root / "council", PASSPHRASE) as council:
+            council.export_public(root / "council.json")
+        with Node.open(root / "linker", PASSPHRASE) as linker:
+            linker.export_public(root / "linker.json")
+            linker.trust(root / "council.json")
+        result = identify(
+            small_world / "council" / "sources",
+            REPO / "examples" / "mapping-synth.yaml",
+            REPO / "examples" / "rules-troubled-families-2015.yaml",
+            date(2015, 3, 31),
+        )
+        with Node.open(root / "council", PASSPHRASE) as council:
+            store_in_node(council, result, date(2015, 3, 31))
+    return root
+
+
+@pytest.fixture
+def identified(_identified: Path, tmp_path: Path, env: None) -> Path:
+    """A fresh copy of `_identified` for one test."""
+    copy = tmp_path / "nodes"
+    shutil.copytree(_identified, copy, symlinks=True)
+    return copy
