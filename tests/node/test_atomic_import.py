@@ -79,3 +79,30 @@ def test_an_import_killed_half_way_leaves_no_rows_and_can_be_retried(
         assert result.ok and result.rows == rows
         assert linker.read_dataset("identifiers").num_rows == rows
         assert linker.verify_audit().ok
+
+
+KILL_AFTER_COMMIT = """
+import evalink.node.node as node_module
+def dying(self, path, outcome, **kwargs):
+    os._exit(9)
+node_module.Node._set_aside = dying
+"""
+
+
+def test_an_import_killed_after_its_commit_is_held_once_and_the_retry_succeeds(
+    council_linker: Network,
+):
+    with council_linker.open("council") as council:
+        council.send("linker", "identifiers", pa.table({"reference_number": ["R1", "R2"]}))
+    deliver(council_linker.dirs["council"], council_linker.dirs["linker"])
+    linker_dir = council_linker.dirs["linker"]
+
+    assert _receive_in_a_child_that_dies(linker_dir, KILL_AFTER_COMMIT) == 9
+
+    with council_linker.open("linker") as linker:
+        (result,) = linker.receive()
+        # Not refused as a replay: the retry of an interrupted receive succeeds.
+        assert result.ok and result.rows == 2
+        assert linker.read_dataset("identifiers").num_rows == 2
+        assert list((linker_dir / "inbox").glob("*.evpkg")) == []
+        assert linker.receive() == []

@@ -971,6 +971,9 @@ class Node:
             )
             opened_contents = True
             manifest = opened.manifest
+            interrupted = self._interrupted_import(path, manifest)
+            if interrupted is not None:
+                return interrupted
             self._check_manifest(path, manifest)
             dataset = str(manifest["dataset"])
             fields = [str(f) for f in manifest["fields"]]
@@ -1016,6 +1019,29 @@ class Node:
         # keeping it would defeat crypto-shredding of the part. A receipt takes its place.
         self._set_aside(path, "imported", keep=False, done=True, extra={"part": part.part_id})
         return Received(path.name, True, "imported", dataset, part.rows, sender)
+
+    def _interrupted_import(self, path: Path, manifest: dict[str, Any]) -> Received | None:
+        """A package this node imported, still in the inbox because the process that
+        imported it was killed before moving it out. Its rows are held once already:
+        finish moving it out and report it, rather than refusing it as a replay (which
+        would make the retry of an interrupted `receive` fail)."""
+        row = self._con.execute(
+            "SELECT file_sha256, part_id, dataset, rows, sender FROM catalog.packages "
+            "WHERE package_id = ?",
+            [manifest["package_id"]],
+        ).fetchone()
+        if row is None or row[0] != _file_sha256(path):
+            return None
+        done = self.dir / "inbox" / "done"
+        for receipt in done.glob("*.receipt.json"):
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(receipt.read_text(encoding="utf-8")).get("package_id") == \
+                        manifest["package_id"]:
+                    return None  # set aside already: this file is a copy, a replay
+        self._set_aside(path, "imported", keep=False, done=True, extra={"part": row[1]})
+        self.audit.record("recover", finished_import=manifest["package_id"], part=row[1])
+        return Received(path.name, True, "imported (finishing an interrupted receive)",
+                        str(row[2]), int(row[3]), str(row[4]))
 
     def _check_manifest(self, path: Path, manifest: dict[str, Any]) -> None:
         if manifest.get("policy_fingerprint") != self.policy.fingerprint:
