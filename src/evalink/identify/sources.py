@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from evalink.errors import InputError
-from evalink.files import read_table
+from evalink.files import read_table, text_encoding
 from evalink.identify.rules import EVENT_SCHEMA
 from evalink.yamlfile import load_model
 
@@ -80,6 +80,37 @@ class SourceSpec(_Strict):
     # them: a benefit claim listing partner and children, a tenancy reference. People
     # sharing one are one household whatever addresses their other records give.
     household: str | None = None
+    # The CSV's text encoding (Parquet is always UTF-8): cp1252 for most exports from
+    # Excel on Windows. A UTF-8 byte-order mark is dropped whatever this says.
+    encoding: str = "utf-8"
+    # A service extract with no rows is usually a failed export, so it stops the run
+    # unless the mapping says this service truly has no records.
+    allow_empty: bool = False
+
+    def columns(self) -> set[str]:
+        """Every column of the extract the mapping names."""
+        named = {self.record_id, *self.identifiers.values(), *self.codes}
+        if self.household is not None:
+            named.add(self.household)
+        for spec in self.events:
+            named.update(c for c in (spec.start, spec.end, spec.value, spec.base) if c)
+            if spec.term is not None:
+                named.update((spec.term.academic_year, spec.term.term))
+            named.update(spec.where)
+        if self.programme is not None:
+            p = self.programme
+            named.update(
+                c
+                for c in (
+                    p.attachment_date,
+                    p.case_id,
+                    p.keyworker_cost,
+                    p.help_received,
+                    p.case_closed,
+                )
+                if c
+            )
+        return named
 
 
 class Mapping(_Strict):
@@ -102,6 +133,13 @@ def load_mapping(path: Path | str) -> Mapping:
         for j, spec in enumerate(source.events):
             if (spec.start is None) == (spec.term is None):
                 raise InputError(f"{path}: sources[{i}].events[{j}]: give one of start or term")
+        try:
+            text_encoding(source.encoding)
+        except LookupError:
+            raise InputError(
+                f"{path}: sources[{i}].encoding: '{source.encoding}' is not a text encoding "
+                "Python knows (e.g. utf-8, cp1252, latin-1)"
+            ) from None
     names = [s.name for s in mapping.sources]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -142,8 +180,15 @@ def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
             programme.append(_programme(source, frame))
         if source.household is not None:
             households.append(_households(source, frame))
+    records_ = pl.concat(records, how="vertical")
+    if records_.height == 0:
+        # Allowing a service to be empty is not allowing the whole council to be.
+        raise InputError(
+            f"no records to identify families from: all {len(mapping.sources)} sources are "
+            "empty or have every row quarantined"
+        )
     return Ingested(
-        records=pl.concat(records, how="vertical"),
+        records=records_,
         events=pl.concat(events, how="vertical") if events else _empty_events(),
         programme=pl.concat(programme, how="vertical") if programme else _empty_programme(),
         households=pl.concat(households, how="vertical")
@@ -156,36 +201,25 @@ def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
 
 def _read_source(source: SourceSpec, sources_dir: Path) -> pl.DataFrame:
     path = sources_dir / source.file
-    frame = pl.from_arrow(read_table(path, all_strings=True))
+    table = read_table(
+        path,
+        all_strings=True,
+        encoding=source.encoding,
+        encoding_scope=f"for source '{source.name}' in the mapping",
+    )
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    if frame.height == 0:
-        return frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("_row"))
-    needed = {source.record_id, *source.identifiers.values(), *source.codes}
-    if source.household is not None:
-        needed.add(source.household)
-    for spec in source.events:
-        needed.update(c for c in (spec.start, spec.end, spec.value, spec.base) if c)
-        if spec.term is not None:
-            needed.update((spec.term.academic_year, spec.term.term))
-        needed.update(spec.where)
-    if source.programme is not None:
-        p = source.programme
-        needed.update(
-            c
-            for c in (
-                p.attachment_date,
-                p.case_id,
-                p.keyworker_cost,
-                p.help_received,
-                p.case_closed,
-            )
-            if c
-        )
-    missing = sorted(needed - set(frame.columns))
+    missing = sorted(source.columns() - set(frame.columns))
     if missing:
         raise InputError(
             f"{path}: source '{source.name}' has no column '{missing[0]}' that the mapping names"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    if frame.height == 0 and not source.allow_empty:
+        raise InputError(
+            f"{path}: source '{source.name}' has a header but no rows; a service extract "
+            "with no rows is usually a failed export: check it, or if the service truly has "
+            f"no records set `allow_empty: true` for source '{source.name}' in the mapping"
         )
     # Everything is read as text so a council's own formats are parsed by the mapping,
     # not guessed by a reader; row numbers are 1-based data rows for the quarantine.
@@ -204,11 +238,25 @@ def _date(source: SourceSpec, column: str) -> pl.Expr:
 
 def _quarantine(source: SourceSpec, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split off rows that cannot be used, each with the reason."""
+    # Two exports joined into one file carry the second one's header as a row. It is a
+    # header when every column the mapping names holds its own name: a real record
+    # cannot, since its record id, identifiers and dates would all have to be the words
+    # of the header. Unmapped columns are not compared, so a free-text column renamed
+    # between the two exports does not hide the header; nor does the byte-order mark
+    # the second export began with (Excel's 'CSV UTF-8'), left on its first name.
+    repeated_header = pl.all_horizontal(
+        pl.col(column).is_in([column, "\ufeff" + column]) for column in sorted(source.columns())
+    ).fill_null(False)
+    # Checked first: a row is quarantined once, for its first reason, so a repeated
+    # header is not also counted as an unparseable date; nor do two headers make their
+    # record id column's name a duplicated id.
+    record_id = pl.when(repeated_header).then(None).otherwise(pl.col(source.record_id))
     checks: list[tuple[str, pl.Expr, str]] = [
+        (source.record_id, repeated_header, "header row repeated inside the file"),
         (source.record_id, pl.col(source.record_id).is_null(), "missing record id"),
         (
             source.record_id,
-            pl.col(source.record_id).is_not_null() & pl.col(source.record_id).is_duplicated(),
+            record_id.is_not_null() & record_id.is_duplicated(),
             "duplicate record id",
         ),
     ]
