@@ -55,3 +55,75 @@ def test_every_command_has_help(evalink):
             result = evalink(*args)
             assert result.exit_code == 0, args
             assert "Usage" in result.output
+
+
+def test_a_missing_option_is_one_line_naming_the_help(evalink):
+    result = evalink("share")
+    assert result.exit_code == 2
+    assert result.stderr == "error: missing option '--node' (see `evalink share --help`)\n"
+    assert result.output == result.stderr
+
+
+def test_a_value_outside_the_choices_is_one_line(evalink, tmp_path):
+    result = evalink(
+        "link",
+        "--left",
+        tmp_path / "l.parquet",
+        "--right",
+        tmp_path / "r.parquet",
+        "--out",
+        tmp_path / "links.parquet",
+        "--engine",
+        "duckbd",
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: invalid value for '--engine': 'duckbd' is not one of 'duckdb', 'spark' "
+        "(see `evalink link --help`)\n"
+    )
+
+
+def test_an_unknown_command_is_one_line(evalink):
+    result = evalink("sahre")
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert result.output.startswith("error: no such command 'sahre'")
+    assert result.output.endswith("(see `evalink --help`)\n")
+
+
+def test_an_unknown_option_of_a_sub_command_is_one_line(evalink):
+    result = evalink("node", "datasets", "--nod", "x")
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "--nod" in result.output
+    assert "(see `evalink node datasets --help`)" in result.output
+
+
+def test_a_root_option_without_its_value_is_one_line(evalink):
+    result = evalink("--passphrase-file")
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: option '--passphrase-file' requires an argument (see `evalink --help`)\n"
+    )
+
+
+@pytest.mark.parametrize("args", [[], ["node"], ["--help"], ["node", "--help"]])
+def test_help_is_still_shown_without_arguments_and_with_help(evalink, args):
+    result = evalink(*args)
+    assert "Usage" in result.output and "error:" not in result.output
+    assert result.exit_code in (0, 2)  # Click exits 2 when a group is given nothing
+
+
+def test_commands_are_listed_in_the_order_of_the_flow(evalink):
+    from evalink.cli.app import FLOW_ORDER
+
+    listed = [
+        line.strip("│ ").split()[0]
+        for line in evalink("--help").output.split("Commands")[1].splitlines()
+        if line.startswith("│ ") and line[2] != " "
+    ]
+    registered = typer.main.get_command(app).commands
+    expected = [name for name in FLOW_ORDER if name in registered]
+    assert listed[: len(expected)] == expected
+    assert set(listed) == {n for n, c in registered.items() if not c.hidden}
+    assert listed.index("policy") < listed.index("node") < listed.index("share")
+    assert listed.index("share") < listed.index("receive") < listed.index("assemble")

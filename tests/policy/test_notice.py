@@ -169,4 +169,7 @@ def test_the_notice_command_writes_the_file_it_is_asked_for(example_policy_path,
 def test_an_unknown_format_is_one_line_and_exit_2(example_policy_path, evalink):
     result = evalink("notice", example_policy_path, "--format", "pdf")
     assert result.exit_code == 2
-    assert result.output.strip() == "error: --format: 'pdf' is not one of md, html"
+    assert result.output == (
+        "error: invalid value for '--format': 'pdf' is not one of 'md', 'html' "
+        "(see `evalink notice --help`)\n"
+    )

@@ -8,18 +8,19 @@ from pathlib import Path
 import typer
 
 from evalink.cli.app import app, console, group
-from evalink.cli.node import NodeDir, open_node
+from evalink.cli.node import open_node
+from evalink.cli.options import NodeDir, PassphraseFile
 
 audit_app = group("Verify and read a node's tamper-evident audit log.")
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def verify(node_dir: Path = NodeDir) -> None:
+def verify(node_dir: Path = NodeDir, passphrase_file: Path | None = PassphraseFile) -> None:
     """Check the hash chain, checkpoint signatures and sealed anchor; name the first bad entry."""
     from evalink.errors import EvalinkError
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         report = node.verify_audit()
     if not report.ok:
         raise EvalinkError(f"{node_dir}: {report.summary()}")
@@ -34,11 +35,12 @@ def show(
     action: str | None = typer.Option(None, "--action", help="Only entries of this action."),
     last: int | None = typer.Option(None, "--last", help="Only the last N entries."),
     as_json: bool = typer.Option(False, "--json", help="Print the raw JSON lines."),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """List the log's entries: sequence, time, action and details."""
     from evalink.audit import read_entries
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         path = node.audit.path
     lines = []
     for number, raw in read_entries(path):

@@ -10,13 +10,12 @@ import typer
 
 from evalink.cli.app import app, console
 from evalink.cli.node import open_node
+from evalink.cli.options import Engine, NodeDir, PassphraseFile, party_list
 from evalink.errors import InputError
 from evalink.examples import example
 
 if TYPE_CHECKING:
     from evalink.node import Node
-
-NodeDir = typer.Option(..., "--node", help="The node's directory.", show_default=False)
 
 
 def _require_party(node: Node, allowed: tuple[str, ...], command: str) -> None:
@@ -33,11 +32,12 @@ def share(
     local_authority: str = typer.Option(
         "Sandwell", "--local-authority", help="Area name sent instead of addresses."
     ),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Council: split the cohort into identifiers and attributes, two sealed packages."""
     from evalink.share import share as run_share
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         _require_party(node, ("council",), "share")
         shared = run_share(node, to=to, local_authority=local_authority)
     console.print(
@@ -51,14 +51,15 @@ def share(
 def dispatch(
     node_dir: Path = NodeDir,
     to: str = typer.Option(..., "--to", help="Departments, comma-separated: dwp,moj,dfe."),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Linker: send each department the identifier fields its flow allows."""
     from evalink.share import dispatch as run_dispatch
 
-    departments = [d.strip() for d in to.split(",") if d.strip()]
+    departments = party_list([to])
     if not departments:
         raise InputError("--to: name at least one department")
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         _require_party(node, ("linker",), "dispatch")
         for sent in run_dispatch(node, departments):
             console.print(
@@ -76,19 +77,20 @@ def match(
         "--outcomes",
         help="How its tables become outcome records (default: the synthetic departments').",
     ),
-    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+    engine: Engine = typer.Option(Engine.duckdb, "--engine", help="Where linkage runs."),
     min_precision: float = typer.Option(
         0.995, "--min-precision", help="Estimated precision to keep."
     ),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Department: link the identifiers received to its records; return outcomes by reference number."""
     from evalink.match import match as run_match
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         _require_party(node, ("department",), "match")
         with console.status("matching"):
             matched = run_match(
-                node, population, outcomes, engine=engine, min_precision=min_precision
+                node, population, outcomes, engine=engine.value, min_precision=min_precision
             )
     q = matched.quality
     console.print(
@@ -106,14 +108,23 @@ def assemble(
         ..., "--project", help="Project name; each gets its own pseudonyms."
     ),
     to: str = typer.Option("research", "--to", help="The researchers' party."),
+    allow_missing: list[str] | None = typer.Option(
+        None,
+        "--allow-missing",
+        metavar="DEPT",
+        help="Assemble without this department's outcomes (repeatable or comma-separated: "
+        "--allow-missing moj,dfe).",
+        show_default=False,
+    ),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Linker: join, pseudonymise, de-identify, verify and seal the research dataset."""
     from evalink.assemble import assemble as run_assemble
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         _require_party(node, ("linker",), "assemble")
         with console.status("assembling"):
-            done = run_assemble(node, project, to=to)
+            done = run_assemble(node, project, to=to, allow_missing=party_list(allow_missing))
     report = done.anonymity
     console.print(
         f"project '{done.project}': {done.persons:,} persons, {done.rows:,} rows; "
@@ -130,11 +141,12 @@ def export(
     dataset: str | None = typer.Option(None, "--dataset", help="Dataset to read out."),
     out: Path | None = typer.Option(None, "--out", help="Parquet or CSV, by extension."),
     list_: bool = typer.Option(False, "--list", help="List the datasets this node holds."),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Read a node's own data out (audited), or list what it holds."""
     from rich.table import Table
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         if list_:
             table = Table(title=f"datasets held by '{node.party}'")
             for column in ("dataset", "location", "parts", "rows", "destroy by"):

@@ -8,18 +8,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from evalink.cli.app import app, console, group, spinner
+from evalink.cli.app import UsageError, app, console, group, spinner
+from evalink.cli.options import DateOption, PassphraseFile
 from evalink.errors import InputError
 
 identify_app = group("Identify the families eligible for the programme (council).")
 app.add_typer(identify_app, name="identify")
-
-
-def _as_of(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--as-of: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 @identify_app.callback(invoke_without_command=True)
@@ -29,10 +23,11 @@ def identify(
     sources: Path | None = typer.Option(None, "--sources", help="Directory of local extracts."),
     mapping: Path | None = typer.Option(None, "--mapping", help="Mapping YAML for the extracts."),
     rules: Path | None = typer.Option(None, "--rules", help="Eligibility rules YAML."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Date to judge eligibility on."),
+    as_of: date | None = DateOption(None, "--as-of", help="Date to judge eligibility on."),
     out: Path | None = typer.Option(
         None, "--out", help="Also write families.parquet, persons.parquet here."
     ),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Read local sources, resolve persons and families, evaluate eligibility rules and
     record the cohort in the council's node."""
@@ -50,14 +45,14 @@ def identify(
         if value is None
     ]
     if missing:
-        raise InputError(f"identify needs {', '.join(missing)}")
+        raise UsageError(f"identify needs {', '.join(missing)}")
     assert node_dir and sources and mapping and rules and as_of
     from evalink.cli.node import open_node
     from evalink.identify import identify as run_identify
     from evalink.identify import store_in_node, write_outputs
 
-    day = _as_of(as_of)
-    with open_node(node_dir) as node:
+    day: date = as_of
+    with open_node(node_dir, passphrase_file) as node:
         if node.party != "council":
             raise InputError(f"{node_dir}: identify runs at the council's node, not '{node.party}'")
         with spinner("identify") as phase:
@@ -87,6 +82,7 @@ def identify(
 def explain(
     family_key: str = typer.Argument(..., help="A family_key from the last identify run."),
     node_dir: Path = typer.Option(..., "--node", help="The council's node directory."),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Which headlines a family meets, and the evidence for each (source, record, date, rule)."""
     import polars as pl
@@ -94,7 +90,7 @@ def explain(
     from evalink.cli.node import open_node
     from evalink.identify import explain as explain_family
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         family, evidence = explain_family(node, family_key)
     console.print(
         f"family {family_key}: {family['cohort']}, eligible={family['eligible']}, "

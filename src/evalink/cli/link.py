@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from evalink.cli.app import app, console, err_console, spinner
+from evalink.cli.options import Engine
 
 
 @app.command()
@@ -20,8 +21,8 @@ def link(
     out: Path = typer.Option(
         ..., "--out", help="Links (Parquet): left_id, right_id, match_probability."
     ),
-    engine: str = typer.Option(
-        "duckdb", "--engine", help="duckdb (embedded) or spark (local or cluster)."
+    engine: Engine = typer.Option(
+        Engine.duckdb, "--engine", help="duckdb (embedded) or spark (local or cluster)."
     ),
     report: Path | None = typer.Option(
         None, "--report", help="Directory for the HTML quality report and clerical-review CSV."
@@ -42,7 +43,7 @@ def link(
         result = run_link(
             left,
             right,
-            engine=engine,
+            engine=engine.value,
             min_precision=min_precision,
             with_report=report is not None,
             progress=phase,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from evalink.cli.app import app, console, group
+from evalink.cli.app import Command, UsageError, app, console, err_console, group
+from evalink.cli.options import (
+    LegacyNodeDir,
+    NewPassphraseFile,
+    NodeDir,
+    NodeDirOption,
+    PassphraseFile,
+)
+from evalink.cli.passphrase import new_passphrase, node_passphrase
 
 if TYPE_CHECKING:
     from evalink.node import Node
@@ -16,37 +23,50 @@ if TYPE_CHECKING:
 node_app = group("Create a party's node and exchange public keys with other nodes.")
 app.add_typer(node_app, name="node")
 
-NodeDir = typer.Option(..., "--node", help="The node's directory.", show_default=False)
+__all__ = ["NodeDir", "PassphraseFile", "node_dir", "open_node"]
 
 
-def passphrase(*, confirm: bool = False) -> str:
-    """EVALINK_PASSPHRASE, or a hidden prompt. Never an argument: arguments end up in shell
-    history and process listings."""
-    value = os.environ.get("EVALINK_PASSPHRASE")
-    if value:
-        return value
-    return str(typer.prompt("Node passphrase", hide_input=True, confirmation_prompt=confirm))
-
-
-def open_node(directory: Path) -> Node:
+def open_node(directory: Path, passphrase_file: Path | None = None) -> Node:
     from evalink.node import Node, node_party  # lazy: keeps `evalink --help` fast
 
     node_party(directory)  # a clear error for a wrong directory, before any prompt
-    return Node.open(directory, passphrase())
+    return Node.open(directory, node_passphrase(passphrase_file))
 
 
-@node_app.command("init")
+def node_dir(option: Path | None, positional: Path | None) -> Path:
+    """The node of a `node ...` command: `--node DIR`, or the positional DIR old scripts give."""
+    if option is None and positional is None:
+        raise UsageError("Missing option '--node'.")
+    if option is not None and positional is not None and option.resolve() != positional.resolve():
+        raise UsageError(
+            f"two different nodes given, --node {option} and {positional}; give only --node DIR"
+        )
+    directory = option if option is not None else positional
+    assert directory is not None
+    return directory
+
+
+@node_app.command("init", cls=Command)
 def init(
-    directory: Path = typer.Argument(..., help="Directory to create the node in."),
+    node_option: Path | None = NodeDirOption,
     party: str = typer.Option(..., "--party", help="The policy's id of the party this node runs."),
     policy_file: Path = typer.Option(..., "--policy", help="The policy YAML file."),
+    passphrase_file: Path | None = PassphraseFile,
+    legacy_dir: Path | None = LegacyNodeDir,
 ) -> None:
     """Create a node: encrypted store, identifier vault if the party holds identifiers,
-    key ring under a passphrase, inbox, outbox and audit log."""
+    key ring under a passphrase of at least 12 characters, inbox, outbox and audit log.
+
+    The passphrase comes from --passphrase-file, EVALINK_PASSPHRASE or
+    EVALINK_PASSPHRASE_FILE; on a terminal, without them, it is asked for twice."""
     from evalink.node import init_node
 
+    directory = node_dir(node_option, legacy_dir)
     info = init_node(
-        directory, party=party, policy_path=policy_file, passphrase=passphrase(confirm=True)
+        directory,
+        party=party,
+        policy_path=policy_file,
+        passphrase=node_passphrase(passphrase_file, confirm=True),
     )
     vault = "with an identifier vault" if info["vault"] else "no identifier vault"
     from evalink.node.keyring import DEFAULT_SCRYPT_LOG2N, scrypt_log2n
@@ -65,48 +85,73 @@ def init(
     )
 
 
-@node_app.command("export-public")
+@node_app.command("export-public", cls=Command)
 def export_public(
-    directory: Path = typer.Argument(..., help="The node's directory."),
+    node_option: Path | None = NodeDirOption,
     out: Path = typer.Option(..., "--out", help="Where to write the public key file."),
+    passphrase_file: Path | None = PassphraseFile,
+    legacy_dir: Path | None = LegacyNodeDir,
 ) -> None:
     """Write this node's public encryption and signing keys, signed, for other nodes to trust."""
-    with open_node(directory) as node:
+    with open_node(node_dir(node_option, legacy_dir), passphrase_file) as node:
         fingerprint = node.export_public(out)
     console.print(f"wrote {out}; fingerprint {fingerprint}", highlight=False, markup=False)
 
 
-@node_app.command("trust")
+@node_app.command("trust", cls=Command)
 def trust(
-    directory: Path = typer.Argument(..., help="The node's directory."),
-    key_file: Path = typer.Argument(..., help="Another node's public key file."),
+    key_file: Path = typer.Argument(
+        ..., metavar="KEY_FILE", help="Another node's public key file.", show_default=False
+    ),
+    node_option: Path | None = NodeDirOption,
     replace: bool = typer.Option(False, "--replace", help="Replace the party's trusted keys."),
+    passphrase_file: Path | None = PassphraseFile,
+    legacy_key_file: Path | None = typer.Argument(None, hidden=True, show_default=False),
 ) -> None:
     """Trust another party's public keys. Compare the fingerprint printed with the one the
     other party reads out to you."""
-    with open_node(directory) as node:
+    if legacy_key_file is not None:  # the old form, `node trust DIR KEY_FILE`
+        directory, key_file = node_dir(node_option, key_file), legacy_key_file
+    else:
+        directory = node_dir(node_option, None)
+    with open_node(directory, passphrase_file) as node:
         keys = node.trust(key_file, replace=replace)
     console.print(
         f"trusted '{keys.party}' with fingerprint {keys.fingerprint}", highlight=False, markup=False
     )
 
 
-@node_app.command("passphrase")
-def change_passphrase(directory: Path = typer.Argument(..., help="The node's directory.")) -> None:
-    """Change the node's passphrase (current one from EVALINK_PASSPHRASE or a prompt; the
-    new one from EVALINK_NEW_PASSPHRASE or a prompt). No data is re-encrypted."""
-    with open_node(directory) as node:
-        new = os.environ.get("EVALINK_NEW_PASSPHRASE") or str(
-            typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
-        )
+@node_app.command("passphrase", cls=Command)
+def change_passphrase(
+    node_option: Path | None = NodeDirOption,
+    passphrase_file: Path | None = PassphraseFile,
+    new_passphrase_file: Path | None = NewPassphraseFile,
+    legacy_dir: Path | None = LegacyNodeDir,
+) -> None:
+    """Change the node's passphrase (the current one as for any command; the new one from
+    --new-passphrase-file, EVALINK_NEW_PASSPHRASE, EVALINK_NEW_PASSPHRASE_FILE or a prompt
+    on a terminal). No data is re-encrypted."""
+    from evalink.node import Node, node_party
+
+    directory = node_dir(node_option, legacy_dir)
+    node_party(directory)
+    # Both passphrases before the node is opened: a missing new one must not leave an
+    # opened-and-closed node (and its audit entries) behind for nothing.
+    current = node_passphrase(passphrase_file)
+    new = new_passphrase(new_passphrase_file)
+    with Node.open(directory, current) as node:
         node.change_passphrase(new)
     console.print(f"passphrase changed for node {directory}", highlight=False, markup=False)
 
 
-@node_app.command("datasets")
-def datasets(directory: Path = typer.Argument(..., help="The node's directory.")) -> None:
+@node_app.command("datasets", cls=Command)
+def datasets(
+    node_option: Path | None = NodeDirOption,
+    passphrase_file: Path | None = PassphraseFile,
+    legacy_dir: Path | None = LegacyNodeDir,
+) -> None:
     """List what the node holds: dataset, where, parts, rows and destroy-by date."""
-    with open_node(directory) as node:
+    with open_node(node_dir(node_option, legacy_dir), passphrase_file) as node:
         held = node.datasets()
     if not held:
         console.print("no datasets held", highlight=False)
@@ -126,21 +171,25 @@ def send(
     node_dir: Path = NodeDir,
     to: str = typer.Option(..., "--to", help="Recipient party id."),
     dataset: str = typer.Option(..., "--dataset", help="Dataset id in the policy."),
+    passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Check the policy, seal FILE for the recipient and write it to the node's outbox."""
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         path = node.send(to, dataset, file)
     console.print(str(path), highlight=False, markup=False)
 
 
 @app.command("receive")
-def receive(node_dir: Path = NodeDir) -> None:
-    """Open and import every package in the node's inbox; each all rows or none."""
+def receive(
+    node_dir: Path = NodeDir,
+    passphrase_file: Path | None = PassphraseFile,
+) -> None:
+    """Open and import every package in the node's inbox; each all rows or none. Each
+    package refused is named with the reason, and the command then exits with code 2."""
     from evalink.errors import EvalinkError
 
-    with open_node(node_dir) as node:
+    with open_node(node_dir, passphrase_file) as node:
         results = node.receive()
-    refused = [r for r in results if not r.ok]
     for result in results:
         if result.ok:
             console.print(
@@ -151,10 +200,16 @@ def receive(node_dir: Path = NodeDir) -> None:
             )
     if not results:
         console.print("inbox is empty", highlight=False)
+    refused = [r for r in results if not r.ok]
+    for result in refused:
+        # Refusal messages name the package, fields and rules, never the data.
+        reason = result.message.removeprefix(f"{result.package}: ")
+        err_console.print(f"refused {result.package}: {reason}", highlight=False, markup=False)
     if refused:
-        first = refused[0].message
-        more = f" ({len(refused)} packages refused)" if len(refused) > 1 else ""
-        raise EvalinkError(f"{first}{more}")
+        raise EvalinkError(
+            f"{len(refused)} package(s) refused; set aside in {node_dir / 'inbox' / 'refused'} "
+            f"(`evalink audit show --node {node_dir} --action refused`)"
+        )
 
 
 @app.command("deliver")

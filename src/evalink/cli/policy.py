@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from evalink.cli.app import app, console, group
+from evalink.cli.options import NoticeFormat, RopaFormat
 
 policy_app = group("Check and explain a policy file.")
 app.add_typer(policy_app, name="policy")
@@ -64,22 +65,22 @@ def explain(
 @app.command("notice")
 def notice(
     policy_file: Path = PolicyFile,
-    format: str = typer.Option("md", "--format", help="md or html."),
+    format: NoticeFormat = typer.Option(NoticeFormat.md, "--format", help="Markdown or HTML."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of standard output."),
 ) -> None:
     """Render the privacy notice (UK GDPR Art 14) from a policy."""
     from evalink.policy import load_policy, render_notice
 
-    _emit(render_notice(load_policy(policy_file), format), out)
+    _emit(render_notice(load_policy(policy_file), format.value), out)
 
 
 @app.command("ropa")
 def ropa(
     policy_file: Path = PolicyFile,
-    format: str = typer.Option("md", "--format", help="md or csv."),
+    format: RopaFormat = typer.Option(RopaFormat.md, "--format", help="Markdown or CSV."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of standard output."),
 ) -> None:
     """Render the Record of Processing Activities (UK GDPR Art 30(1)) from a policy."""
     from evalink.policy import load_policy, render_ropa
 
-    _emit(render_ropa(load_policy(policy_file), format), out)
+    _emit(render_ropa(load_policy(policy_file), format.value), out)
