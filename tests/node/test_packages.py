@@ -115,8 +115,13 @@ def test_a_package_from_an_untrusted_sender_is_refused(network, people):
     with network.open("linker") as linker:
         (result,) = linker.receive()
     assert not result.ok and "not trusted" in result.message
-    # Kept whole, so it can be retried once the operator has checked and trusted the key.
-    assert (network.dirs["linker"] / "inbox" / "refused" / result.package).exists()
+    # Left whole in the inbox: once the operator has checked and trusted the key, the
+    # next receive imports it.
+    assert (network.dirs["linker"] / "inbox" / result.package).exists()
+    network.trust("linker", "council")
+    with network.open("linker") as linker:
+        (result,) = linker.receive()
+    assert result.ok and result.rows == people.num_rows
 
 
 def test_a_package_signed_by_an_impostor_with_a_trusted_partys_name_is_refused(network, people):

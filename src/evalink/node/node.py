@@ -145,10 +145,15 @@ class _Transaction:
 class _Refused(EvalinkError):
     """A refusal while receiving; `opened` says whether we saw the package's contents."""
 
-    def __init__(self, error: EvalinkError, *, opened: bool, rule: str | None) -> None:
+    def __init__(
+        self, error: EvalinkError, *, opened: bool, rule: str | None, wait: bool = False
+    ) -> None:
         super().__init__(str(error))
         self.opened = opened
         self.rule = rule
+        # Not the package's fault but this node's set-up (a sender not trusted yet): the
+        # package stays in the inbox and imports on the first receive after the fix.
+        self.wait = wait
 
 
 def is_node(directory: Path) -> bool:
@@ -936,7 +941,8 @@ class Node:
 
     def receive(self) -> list[Received]:
         """Open and import every package in the inbox. Each imports all its rows or none;
-        a refused package is logged and moved to inbox/refused/."""
+        a refused package is logged and moved to inbox/refused/, except one from a sender
+        not yet trusted, which waits in the inbox."""
         results = []
         for path in sorted((self.dir / "inbox").glob(f"*{pkg.SUFFIX}")):
             try:
@@ -946,7 +952,8 @@ class Node:
                     "refused", operation="receive", file=path.name, reason=str(refusal),
                     rule=refusal.rule,
                 )
-                self._set_aside(path, str(refusal), keep=not refusal.opened)
+                if not refusal.wait:
+                    self._set_aside(path, str(refusal), keep=not refusal.opened)
                 results.append(Received(path.name, False, str(refusal)))
         return results
 
@@ -962,8 +969,13 @@ class Node:
             sender = str(header["sender"])
             keys = self.trusted(sender)
             if keys is None:
-                raise EvalinkError(
-                    f"{path.name}: sender '{sender}' is not trusted by this node"
+                raise _Refused(
+                    EvalinkError(
+                        f"{path.name}: sender '{sender}' is not trusted by this node; it stays "
+                        f"in the inbox: check and trust the sender's key (`evalink node trust "
+                        f"--node {self.dir} FILE`), then receive again"
+                    ),
+                    opened=False, rule="trusted-keys", wait=True,
                 )
             opened = pkg.open_package(
                 path, party=self.party, encryption_key=self.keyring.encryption_key,
@@ -1007,6 +1019,8 @@ class Node:
                 f"{path.name}: import failed in the store ({type(error).__name__}); nothing was "
                 "imported and the package is still in the inbox"
             ) from None
+        except _Refused:
+            raise
         except EvalinkError as error:
             rule = next((r for r in ("replay", "duplicate") if f"{r} refused" in str(error)), None)
             raise _Refused(error, opened=opened_contents, rule=rule) from None
