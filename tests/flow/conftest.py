@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from evalink.node import Node, init_node
 from tests.conftest import EXAMPLE_POLICY, REPO
+from tests.flow.readme import Block, whole_flow
 
 PASSPHRASE = "synthetic test passphrase"
 CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
@@ -118,3 +120,56 @@ def identified(_identified: Path, tmp_path: Path, env: None) -> Path:
     copy = tmp_path / "nodes"
     shutil.copytree(_identified, copy, symlinks=True)
     return copy
+
+
+@dataclass
+class ReadmeRun:
+    """The README's whole flow, run once as written, with a copy of every node after each
+    command: snapshots[k] is the nodes as command k left them."""
+
+    work: Path
+    block: Block
+    outputs: list[str]
+    snapshots: list[Path]
+
+    def index(self, *words: str) -> int:
+        """The first command that starts with `words`, e.g. index("identify")."""
+        return next(i for i, c in enumerate(self.block.commands) if c[: len(words)] == list(words))
+
+
+def run_command(argv: list[str]):
+    from typer.testing import CliRunner
+
+    from evalink.cli import app
+
+    return CliRunner().invoke(app, argv)
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="session")
+def readme_run(tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
+    block = whole_flow()
+    work = tmp_path_factory.mktemp("readme")
+    (work / "examples").symlink_to(REPO / "examples")
+    outputs, snapshots = [], []
+    # Cheap key derivation is the one thing added to what the README says.
+    with environment({**block.environment, "EVALINK_SCRYPT_LOG2N": "10"}), \
+            working_directory(work):
+        for index, argv in enumerate(block.commands):
+            result = run_command(argv)
+            outputs.append(result.output)
+            assert result.exit_code == 0, f"README command {index} `evalink {' '.join(argv)}`:\n{result.output}"
+            snapshot = work / "snapshots" / str(index)
+            if (work / "nodes").is_dir():
+                shutil.copytree(work / "nodes", snapshot, symlinks=True)
+            snapshots.append(snapshot)
+    return ReadmeRun(work, block, outputs, snapshots)

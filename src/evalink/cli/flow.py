@@ -1,5 +1,6 @@
-"""The flow between parties: `share` (council), `dispatch` (linker), `match` (department),
-`assemble` (linker) and `export` (any party reading its own data out)."""
+"""The flow between parties: `flow init` (the nodes of a flow on one machine), `share`
+(council), `dispatch` (linker), `match` (department), `assemble` (linker) and `export`
+(any party reading its own data out)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from evalink.cli.app import app, console
+from evalink.cli.app import app, console, group
 from evalink.cli.node import open_node
 from evalink.cli.options import Engine, NodeDir, PassphraseFile, party_list
+from evalink.cli.passphrase import node_passphrase
 from evalink.errors import InputError
 from evalink.examples import example
 
@@ -23,6 +25,42 @@ def _require_party(node: Node, allowed: tuple[str, ...], command: str) -> None:
         "department" in allowed and node.policy.party(node.party).department
     ):
         raise InputError(f"{node.dir}: `{command}` is not a step party '{node.party}' takes")
+
+
+flow_app = group("Set up the parties of a flow: their nodes and the keys they exchange.")
+app.add_typer(flow_app, name="flow")
+
+
+@flow_app.command("init")
+def flow_init(
+    workdir: Path = typer.Option(..., "--workdir", help="Where the nodes go: DIR/PARTY."),
+    parties: list[str] = typer.Option(
+        ..., "--parties", help="Parties, comma-separated or repeated: council,linker,dwp."
+    ),
+    policy_file: Path = typer.Option(
+        example("troubled-families.yaml"), "--policy", help="The policy the nodes enforce."
+    ),
+    passphrase_file: Path | None = PassphraseFile,
+) -> None:
+    """Create a node for each party (all under one passphrase) and exchange the public
+    keys each of the policy's flows needs. Run again, it keeps the nodes that exist and
+    adds only the trusts still missing."""
+    from evalink.node.network import init_network
+
+    network = init_network(
+        workdir, party_list(parties), policy_file, node_passphrase(passphrase_file, confirm=True)
+    )
+    for party, fingerprint in network.fingerprints.items():
+        state = "created" if party in network.created else "kept"
+        console.print(
+            f"{state} node '{party}' at {workdir / party}; key fingerprint {fingerprint}",
+            highlight=False,
+        )
+    for truster, trusted in network.trusts:
+        console.print(f"'{truster}' trusts '{trusted}'", highlight=False)
+    console.print(
+        f"public key files in {network.keys}; {len(network.trusts)} trusts added", highlight=False
+    )
 
 
 @app.command("share")
