@@ -115,12 +115,17 @@ def test_a_share_killed_before_its_commit_leaves_nothing(council_linker: Network
         assert _held(council)["outbox"] == [] and _held(council)["staged"] == []
 
 
-def test_a_share_killed_after_its_commit_is_finished_at_the_next_open(council_linker: Network):
+def test_a_share_killed_after_its_commit_is_finished_at_the_next_open(
+    council_linker: Network, evalink_cli
+):
     council_dir = council_linker.dirs["council"]
     assert _share_in_a_child_that_dies(council_dir, KILL_AFTER_COMMIT) == 9
     # Before anyone opens the node, the packages wait in staging, not in the outbox:
-    # `deliver` (which needs no keys) cannot send half a share.
+    # `deliver` (which needs no keys) cannot send half a share, and says what to do.
     assert list((council_dir / "outbox").glob("*.evpkg")) == []
+    delivered = evalink_cli("deliver", "--from", council_dir, "--to", council_linker.dirs["linker"])
+    assert delivered.exit_code == 0
+    assert "nothing to deliver" in delivered.output and "interrupted" in delivered.output
     with council_linker.open("council") as council:
         assert [p.rows for p in council.parts("reference_numbers")] == [30]
         held = _held(council)

@@ -219,9 +219,17 @@ def deliver(
 ) -> None:
     """Copy packages from one node's outbox into another's inbox (the transport)."""
     from evalink.node import deliver as deliver_packages
+    from evalink.node import unfinished_transactions
 
     delivered = deliver_packages(source, target)
     for path in delivered:
         console.print(str(path), highlight=False, markup=False)
     if not delivered:
         console.print("nothing to deliver", highlight=False)
+    if unfinished_transactions(source):
+        err_console.print(
+            f"note: {source} has a command that was interrupted; open the node (e.g. "
+            f"`evalink node datasets --node {source}`) to finish or drop it, then deliver again",
+            highlight=False,
+            markup=False,
+        )

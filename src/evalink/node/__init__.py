@@ -15,7 +15,16 @@ See docs/security.md for the threat model and key design.
 """
 
 from evalink.node.keyring import KeyRing, WrongPassphrase
-from evalink.node.node import Destruction, Node, Part, Received, deliver, init_node, node_party
+from evalink.node.node import (
+    Destruction,
+    Node,
+    Part,
+    Received,
+    deliver,
+    init_node,
+    node_party,
+    unfinished_transactions,
+)
 from evalink.node.package import PackageRefused
 from evalink.node.store import attach, connect
 
@@ -32,4 +41,5 @@ __all__ = [
     "deliver",
     "init_node",
     "node_party",
+    "unfinished_transactions",
 ]

@@ -902,7 +902,7 @@ class Node:
                               rule="trusted-keys")
             raise EvalinkError(
                 f"no trusted keys for party '{to}': get its public key file and run "
-                f"`evalink node trust {self.dir} FILE`"
+                f"`evalink node trust --node {self.dir} FILE`"
             )
         manifest = {
             "dataset": dataset,
@@ -1114,6 +1114,13 @@ class Node:
         }
         write_text_atomic(folder / f"{path.name}.receipt.json", json.dumps(receipt, indent=1) + "\n")
         path.unlink()
+
+
+def unfinished_transactions(directory: Path | str) -> int:
+    """Transactions a killed process left in a node's outbox staging: their packages
+    reach the outbox (committed) or are dropped (not) when the node is next opened."""
+    staging = Path(directory) / "outbox" / PENDING_OUTBOX
+    return sum(1 for _ in staging.iterdir()) if staging.is_dir() else 0
 
 
 def deliver(source: Path | str, target: Path | str) -> list[Path]:
