@@ -10,7 +10,7 @@ import codecs
 import csv
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +39,7 @@ def read_table(
     all_strings: bool = False,
     encoding: str = "utf-8",
     encoding_scope: str | None = None,
+    known_columns: Collection[str] = (),
 ) -> pa.Table:
     """Read a Parquet or CSV file.
 
@@ -49,7 +50,9 @@ def read_table(
     "for source 'police' in the mapping"), for the advice when a byte does not decode.
 
     A column name used twice, or a byte the encoding cannot decode (with its line), is
-    refused with one line naming the file.
+    refused with one line naming the file. The repeated name is shown only if it is one
+    of `known_columns` (names the caller expects, e.g. the mapping's): a file exported
+    without its header row has someone's data where the names should be.
     """
     path = Path(path)
     kind = table_format(path)
@@ -58,9 +61,9 @@ def read_table(
     try:
         if kind == "parquet":
             # The schema alone first: a duplicated name is named before any data is read.
-            _refuse_duplicate_columns(path, pq.read_schema(path).names, "schema")
+            _refuse_duplicate_columns(path, pq.read_schema(path).names, "schema", known_columns)
             return pq.read_table(path)
-        return _read_csv(path, all_strings, encoding, encoding_scope)
+        return _read_csv(path, all_strings, encoding, encoding_scope, known_columns)
     except InputError:
         raise
     except (pa.ArrowException, OSError, UnicodeDecodeError, StopIteration) as error:
@@ -79,7 +82,13 @@ def text_encoding(name: str) -> str:
     return codec.name
 
 
-def _read_csv(path: Path, all_strings: bool, encoding: str, encoding_scope: str | None) -> pa.Table:
+def _read_csv(
+    path: Path,
+    all_strings: bool,
+    encoding: str,
+    encoding_scope: str | None,
+    known_columns: Collection[str],
+) -> pa.Table:
     try:
         codec = text_encoding(encoding)
     except LookupError:
@@ -100,7 +109,7 @@ def _read_csv(path: Path, all_strings: bool, encoding: str, encoding_scope: str 
             header = next(csv.reader(handle), None)
         if not header:
             raise InputError(f"{path}: empty file, no header row")
-        _refuse_duplicate_columns(path, header, "header")
+        _refuse_duplicate_columns(path, header, "header", known_columns)
         convert = pacsv.ConvertOptions(strings_can_be_null=True)
         if all_strings:
             convert = pacsv.ConvertOptions(
@@ -122,7 +131,9 @@ def _read_csv(path: Path, all_strings: bool, encoding: str, encoding_scope: str 
     return table
 
 
-def _refuse_duplicate_columns(path: Path, names: list[str], where: str) -> None:
+def _refuse_duplicate_columns(
+    path: Path, names: list[str], where: str, known_columns: Collection[str]
+) -> None:
     positions: dict[str, list[int]] = {}
     for position, name in enumerate(names, start=1):
         positions.setdefault(name, []).append(position)
@@ -132,8 +143,9 @@ def _refuse_duplicate_columns(path: Path, names: list[str], where: str) -> None:
         times = "twice" if len(at) == 2 else f"{len(at)} times"
         columns = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
         more = f"; {len(repeated) - 1} other names are repeated too" if len(repeated) > 1 else ""
+        named = f"column '{name}'" if name in known_columns else "one column"
         raise InputError(
-            f"{path}: the {where} names column '{name}' {times} (columns {columns}){more}; "
+            f"{path}: the {where} names {named} {times} (columns {columns}){more}; "
             "give each column its own name"
         )
 

@@ -206,6 +206,7 @@ def _read_source(source: SourceSpec, sources_dir: Path) -> pl.DataFrame:
         all_strings=True,
         encoding=source.encoding,
         encoding_scope=f"for source '{source.name}' in the mapping",
+        known_columns=source.columns(),
     )
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)

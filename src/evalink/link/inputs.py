@@ -26,7 +26,9 @@ def load_side(source: TableLike, *, label: str) -> pl.DataFrame:
     """
     if isinstance(source, str | Path):
         label = str(source)
-        frame = pl.from_arrow(read_table(source, all_strings=True))
+        frame = pl.from_arrow(
+            read_table(source, all_strings=True, known_columns=CONTRACT_COLUMNS)
+        )
     elif isinstance(source, pl.DataFrame):
         frame = source
     elif isinstance(source, pa.Table):

@@ -884,7 +884,9 @@ class Node:
         notes = _checked_notes(notes)
         if isinstance(data, (str, Path)):
             source_name = Path(data).name
-            table = read_table(data, all_strings=True)
+            flow_fields = [f for flow in self.policy.flows_from(self.party)
+                           if flow.to == to and flow.dataset == dataset for f in flow.fields]
+            table = read_table(data, all_strings=True, known_columns=flow_fields)
         else:
             source_name, table = "(table)", data
         fields = list(table.schema.names)
