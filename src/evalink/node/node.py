@@ -663,9 +663,12 @@ class Node:
                 parts=len(tx.parts), packages=len(tx.packages), error=type(error).__name__,
             )
 
-    def _finish(self, transaction_id: str, work: dict[str, Any]) -> None:
+    def _finish(
+        self, transaction_id: str, work: dict[str, Any], *, recovering: bool = False
+    ) -> None:
         """What follows a transaction's commit. Every step can be repeated, so an open
-        after a kill simply runs it again."""
+        after a kill simply runs it again (`recovering`: then the audit entries are
+        written only if the killed process had not written them yet)."""
         for staged, final in work["packages"]:
             if (self.dir / staged).exists():
                 os.replace(self.dir / staged, self.dir / final)
@@ -684,7 +687,7 @@ class Node:
                          "reason": items[0]["reason"]})
             for dataset, items in destroyed.items()
         ]
-        if not self._audit_mentions(transaction_id):
+        if not (recovering and self._audit_mentions(transaction_id)):
             for action, details in entries:
                 self.audit.record(action, transaction=transaction_id, **details)
         self._con.execute("DELETE FROM catalog.pending WHERE transaction_id = ?", [transaction_id])
@@ -703,7 +706,7 @@ class Node:
             "SELECT transaction_id, operation, work FROM catalog.pending"
         ).fetchall()
         for transaction_id, operation, work in pending:
-            self._finish(transaction_id, json.loads(work))
+            self._finish(transaction_id, json.loads(work), recovering=True)
             self.audit.record("recover", finished_transaction=transaction_id, operation=operation)
         staging = self.dir / "outbox" / PENDING_OUTBOX
         if staging.is_dir():
@@ -738,7 +741,10 @@ class Node:
             )
             if replace:
                 reason = f"replaced by part {part.part_id}"
-                tx.replaced += [(old, reason) for old in self.parts(dataset)]
+                already = {old.part_id for old, _ in tx.replaced}
+                tx.replaced += [
+                    (old, reason) for old in self.parts(dataset) if old.part_id not in already
+                ]
                 # A part this same transaction wrote earlier is replaced too.
                 for earlier, _ in [x for x in tx.parts if x[0].dataset == dataset]:
                     self._discard_part(earlier.location, earlier.part_id)
