@@ -68,7 +68,8 @@ def _dispatch_one(
     if already.height:
         raise InputError(
             f"these identifiers were already dispatched to '{department}' "
-            f"({already['package'][0]}); refusing to send them twice"
+            f"({already['package'][0]}); refusing to send them twice, and nothing was sent "
+            "(leave it out of --to to send to the others)"
         )
     fields = [name for name in flows[0].fields if name in identifiers.columns]
     package = node.send(department, "identifiers", identifiers.select(fields).to_arrow())
