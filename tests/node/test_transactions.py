@@ -138,6 +138,49 @@ def test_a_share_killed_after_its_commit_is_finished_at_the_next_open(
                for e in entries)
 
 
+KILL_AFTER_THE_AUDIT_ENTRIES = """
+import evalink.audit.log as log_module
+original = log_module.AuditLog.record
+def record(self, action, **details):
+    entry = original(self, action, **details)
+    if action == "send" and details.get("dataset") == "attributes":
+        os._exit(9)  # the entries are written, the pending row not yet deleted
+    return entry
+log_module.AuditLog.record = record
+"""
+
+
+def test_a_share_killed_after_writing_its_audit_entries_does_not_write_them_twice(
+    council_linker: Network,
+):
+    council_dir = council_linker.dirs["council"]
+    assert _share_in_a_child_that_dies(council_dir, KILL_AFTER_THE_AUDIT_ENTRIES) == 9
+    with council_linker.open("council") as council:
+        assert len(_held(council)["outbox"]) == 2
+        assert council.verify_audit().ok
+    entries = [json.loads(line) for line in (council_dir / "audit" / "log.jsonl").open()]
+    assert len([e for e in entries if e["action"] == "send"]) == 2
+
+
+def test_a_commit_the_catalog_refuses_keeps_nothing(council_linker: Network, people: pa.Table,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    from evalink.node import node as node_module
+
+    def full_disk(*_: object, **__: object) -> None:
+        raise duckdb.IOException("could not write the catalog")
+
+    with council_linker.open("council") as council:
+        before = _held(council)
+        monkeypatch.setattr(node_module.Node, "_insert_part_row", full_disk)
+        with pytest.raises(duckdb.IOException), council.transaction("share"):
+            council.write_dataset("reference_numbers", people.select(["reference_number"]))
+            council.send("linker", "identifiers", people)
+        monkeypatch.undo()
+        assert _held(council) == before
+
+
 # --- property ---------------------------------------------------------------------------
 
 @settings(max_examples=40, deadline=None,
