@@ -93,6 +93,7 @@ class AuditLog:
         signing_key: Ed25519PrivateKey | None,
         clock: Callable[[], datetime] = utc_now,
         user: str | None = None,
+        effective: Callable[[], datetime] | None = None,
     ) -> None:
         self.path = path
         self.party = party
@@ -100,6 +101,10 @@ class AuditLog:
         self.user = user if user is not None else _login_name()
         self._signing_key = signing_key
         self._clock = clock
+        # The clock the node acts on (`evalink --today`): entries keep the wall-clock
+        # time and add the effective date when it differs, so a dry run on 2023-01-01
+        # can never pass for something done on that day.
+        self._effective = effective
         self.session = secrets.token_hex(8)
         self.head = self._tail()
         self.closed = False
@@ -127,9 +132,10 @@ class AuditLog:
         bad = sorted(set(details) & _FORBIDDEN_DETAIL_KEYS)
         if bad:
             raise ValueError(f"audit details may not carry personal data ({', '.join(bad)})")
+        now = self._clock()
         entry = {
             "seq": self.head.seq + 1,
-            "time": self._clock().isoformat(timespec="microseconds"),
+            "time": now.isoformat(timespec="microseconds"),
             "party": self.party,
             "user": self.user,
             "session": self.session,
@@ -137,6 +143,10 @@ class AuditLog:
             "details": details,
             "prev": self.head.hash,
         }
+        if self._effective is not None:
+            day = self._effective().date()
+            if day != now.date():
+                entry["effective_date"] = day.isoformat()
         entry["hash"] = entry_hash(entry)
         line = canonical(entry) + b"\n"
         # One write() of one whole line with O_APPEND, then fsync: an entry is on disk

@@ -12,6 +12,7 @@ import logging
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from evalink.cli.options import PassphraseFile
+from evalink.cli.options import DateOption, PassphraseFile
+from evalink.clock import Clock, clock_on, today_from_environment
 from evalink.errors import EvalinkError
 
 # Typer raises the usage errors of the Click it runs on: its own vendored copy
@@ -31,11 +33,17 @@ UsageError: type[Exception] = importlib.import_module(typer.BadParameter.__modul
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
-_state: dict[str, Any] = {"verbose": False, "passphrase_file": None}
+_state: dict[str, Any] = {"verbose": False, "passphrase_file": None, "today": None}
 
 
 def verbose() -> bool:
     return bool(_state["verbose"])
+
+
+def clock() -> Clock:
+    """The clock every command acts on: `evalink --today`, else EVALINK_TODAY, else the
+    system's (see evalink.clock)."""
+    return clock_on(_state["today"] or today_from_environment())
 
 
 def global_passphrase_file() -> Path | None:
@@ -204,9 +212,16 @@ def _root(
         False, "--verbose", "-v", help="Show details and tracebacks of errors."
     ),
     passphrase_file: Path | None = PassphraseFile,
+    today: date | None = DateOption(
+        None,
+        "--today",
+        help="Act as if today were this day (retention, receipt dates); else EVALINK_TODAY, "
+        "else the system date. The audit log keeps the real time beside it.",
+    ),
 ) -> None:
     _state["verbose"] = verbose_flag
     _state["passphrase_file"] = passphrase_file
+    _state["today"] = today
     logging.basicConfig(
         level=logging.DEBUG if verbose_flag else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

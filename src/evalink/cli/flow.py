@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from evalink.cli.app import app, console, group
+from evalink.cli.app import app, clock, console, group
 from evalink.cli.node import open_node
 from evalink.cli.options import Engine, NodeDir, PassphraseFile, party_list
 from evalink.cli.passphrase import node_passphrase
@@ -48,7 +48,11 @@ def flow_init(
     from evalink.node.network import init_network
 
     network = init_network(
-        workdir, party_list(parties), policy_file, node_passphrase(passphrase_file, confirm=True)
+        workdir,
+        party_list(parties),
+        policy_file,
+        node_passphrase(passphrase_file, confirm=True),
+        clock=clock(),
     )
     for party, fingerprint in network.fingerprints.items():
         state = "created" if party in network.created else "kept"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from evalink.cli.app import Command, UsageError, app, console, err_console, group
+from evalink.cli.app import Command, UsageError, app, clock, console, err_console, group
 from evalink.cli.options import (
     LegacyNodeDir,
     NewPassphraseFile,
@@ -30,7 +30,7 @@ def open_node(directory: Path, passphrase_file: Path | None = None) -> Node:
     from evalink.node import Node, node_party  # lazy: keeps `evalink --help` fast
 
     node_party(directory)  # a clear error for a wrong directory, before any prompt
-    return Node.open(directory, node_passphrase(passphrase_file))
+    return Node.open(directory, node_passphrase(passphrase_file), clock=clock())
 
 
 def node_dir(option: Path | None, positional: Path | None) -> Path:
@@ -67,6 +67,7 @@ def init(
         party=party,
         policy_path=policy_file,
         passphrase=node_passphrase(passphrase_file, confirm=True),
+        clock=clock(),
     )
     vault = "with an identifier vault" if info["vault"] else "no identifier vault"
     from evalink.node.keyring import DEFAULT_SCRYPT_LOG2N, scrypt_log2n
@@ -139,7 +140,7 @@ def change_passphrase(
     # opened-and-closed node (and its audit entries) behind for nothing.
     current = node_passphrase(passphrase_file)
     new = new_passphrase(new_passphrase_file)
-    with Node.open(directory, current) as node:
+    with Node.open(directory, current, clock=clock()) as node:
         node.change_passphrase(new)
     console.print(f"passphrase changed for node {directory}", highlight=False, markup=False)
 

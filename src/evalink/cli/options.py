@@ -8,11 +8,12 @@ refused before the command runs. Nothing here imports a stage: `evalink --help` 
 from __future__ import annotations
 
 import enum
-import re
 from datetime import date
 from typing import Any
 
 import typer
+
+from evalink.clock import iso_day
 
 NodeDir = typer.Option(..., "--node", help="The node's directory.", show_default=False)
 
@@ -41,20 +42,14 @@ NewPassphraseFile = typer.Option(
 )
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def iso_date(value: str | date) -> date:
-    """YYYY-MM-DD and nothing else: Python's fromisoformat also takes 20150331 and
-    2015-W14-2, which a mistyped date could become without anyone noticing."""
+    """YYYY-MM-DD and nothing else (see `evalink.clock.iso_day`)."""
     if isinstance(value, date):
         return value
-    if _ISO_DATE.fullmatch(value.strip()):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)")
+    day = iso_day(value)
+    if day is None:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)")
+    return day
 
 
 def DateOption(default: Any, *names: str, help: str, **kwargs: Any) -> Any:

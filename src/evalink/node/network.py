@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evalink.clock import Clock, wall_clock
 from evalink.errors import InputError
 from evalink.node.node import Node, init_node, is_node, node_party
 from evalink.policy import Policy, load_policy
@@ -43,7 +44,8 @@ def trusts_needed(policy: Policy, parties: list[str]) -> set[tuple[str, str]]:
 
 
 def init_network(
-    root: Path | str, parties: list[str], policy_path: Path | str, passphrase: str
+    root: Path | str, parties: list[str], policy_path: Path | str, passphrase: str,
+    clock: Clock = wall_clock,
 ) -> Network:
     """Create ROOT/PARTY for each party (unless it is already that party's node), write
     each node's public key file to ROOT/public-keys/, and have each node trust the
@@ -67,17 +69,18 @@ def init_network(
         if is_node(directory):
             network.kept.append(party)
         else:
-            init_node(directory, party=party, policy_path=policy_path, passphrase=passphrase)
+            init_node(directory, party=party, policy_path=policy_path, passphrase=passphrase,
+                      clock=clock)
             network.created.append(party)
     for party in parties:
-        with Node.open(root / party, passphrase) as node:
+        with Node.open(root / party, passphrase, clock=clock) as node:
             network.fingerprints[party] = node.export_public(network.keys / f"{party}.json")
     needed = trusts_needed(policy, parties)
     for truster in parties:
         wanted = sorted(trusted for t, trusted in needed if t == truster)
         if not wanted:
             continue
-        with Node.open(root / truster, passphrase) as node:
+        with Node.open(root / truster, passphrase, clock=clock) as node:
             for trusted in wanted:
                 if node.trusted(trusted) is None:
                     node.trust(network.keys / f"{trusted}.json")

@@ -172,7 +172,8 @@ def node_party(directory: Path) -> str:
 
 
 def init_node(
-    directory: Path | str, *, party: str, policy_path: Path | str, passphrase: str
+    directory: Path | str, *, party: str, policy_path: Path | str, passphrase: str,
+    clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, Any]:
     """Create a node. Built in a temporary directory beside DIR and renamed into place,
     so a failed init leaves nothing half-made."""
@@ -191,7 +192,7 @@ def init_node(
         if party_spec.holds_identifiers:
             (build / "vault/parts").mkdir(parents=True)
         write_text_atomic(build / "policy.yaml", policy_text)
-        created = utc_now().isoformat(timespec="seconds")
+        created = clock().isoformat(timespec="seconds")
         config = {
             "party": party,
             "policy_id": policy.id,
@@ -224,7 +225,7 @@ def init_node(
         shutil.rmtree(build, ignore_errors=True)
         raise
     os.chmod(directory, 0o700)
-    with Node.open(directory, passphrase) as node:
+    with Node.open(directory, passphrase, clock=clock) as node:
         node.audit.record(
             "node-init",
             policy_id=policy.id,
@@ -255,7 +256,7 @@ class Node:
         self._con.execute(_CATALOG_SCHEMA)
         self.audit = AuditLog(
             directory / "audit" / "log.jsonl", party=self.party, signing_key=ring.signing_key,
-            clock=clock,
+            effective=clock,
         )
         self._closed = False
         self._transaction: _Transaction | None = None
@@ -279,7 +280,7 @@ class Node:
                 # Failed attempts are evidence too; the entry is sealed by the next
                 # checkpoint an unlocked session writes.
                 AuditLog(directory / "audit" / "log.jsonl", party=party, signing_key=None,
-                         clock=clock).record(UNLOCK_FAILED)
+                         effective=clock).record(UNLOCK_FAILED)
                 raise
             if ring.config.get("party") != party:
                 raise EvalinkError(
