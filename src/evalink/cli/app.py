@@ -184,6 +184,7 @@ FLOW_ORDER = (
     "assemble",
     "export",
     "audit",
+    "retention",
     "link",
     "demo",
 )

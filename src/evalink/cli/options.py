@@ -89,3 +89,10 @@ def party_list(values: list[str] | None) -> list[str]:
             if party and party not in parties:
                 parties.append(party)
     return parties
+
+
+class ReportFormat(enum.StrEnum):
+    """A report for people (a table) or for programs (JSON)."""
+
+    table = "table"
+    json = "json"
