@@ -73,6 +73,7 @@ def read_table(
 
 
 _UTF8_BOM = codecs.BOM_UTF8
+_UTF8 = ("utf-8", "utf-8-sig")
 
 
 def text_encoding(name: str) -> str:
@@ -93,7 +94,7 @@ def _read_csv(
         codec = text_encoding(encoding)
     except LookupError:
         raise InputError(f"{path}: unknown text encoding '{encoding}'") from None
-    utf8 = codec in ("utf-8", "utf-8-sig")
+    utf8 = codec in _UTF8
     with path.open("rb") as handle:
         starts_with_bom = handle.read(len(_UTF8_BOM)) == _UTF8_BOM
     if starts_with_bom and not utf8:
@@ -156,18 +157,12 @@ def _refuse_undecodable(path: Path, codec: str, encoding_scope: str | None) -> N
     if found is None:
         return
     line, byte = found
-    if codec in ("utf-8", "utf-8-sig"):
-        advice = (
-            f"set `encoding: cp1252` {encoding_scope} if the file came from Excel on Windows"
-            if encoding_scope
-            else "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
-        )
+    if encoding_scope is None:
+        advice = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+    elif codec in _UTF8:
+        advice = f"set `encoding: cp1252` {encoding_scope} if the file came from Excel on Windows"
     else:
-        advice = (
-            f"set `encoding:` {encoding_scope} to the encoding the file was saved in"
-            if encoding_scope
-            else "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
-        )
+        advice = f"set `encoding:` {encoding_scope} to the encoding the file was saved in"
     # The line number and the byte only: the line itself is someone's record.
     raise InputError(f"{path}: line {line}: byte 0x{byte:02x} is not valid {codec}; {advice}")
 

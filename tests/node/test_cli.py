@@ -120,9 +120,7 @@ def test_a_tampered_package_makes_receive_exit_2(two_nodes, people, tmp_path, ev
     pacsv.write_csv(people, extract)
     package = Path(evalink_cli("send", extract, "--node", council, "--to", "linker",
                                "--dataset", "identifiers").output.strip())
-    data = bytearray(package.read_bytes())
-    data[-100] ^= 1
-    package.write_bytes(bytes(data))
+    _flip_a_signed_byte(package)
     evalink_cli("deliver", "--from", council, "--to", linker)
     received = evalink_cli("receive", "--node", linker)
     assert received.exit_code == 2
@@ -444,9 +442,7 @@ def test_receive_names_every_refused_package_and_why(two_nodes, people, tmp_path
         for _ in range(3)
     ]
     for package in packages[:2]:
-        data = bytearray(package.read_bytes())
-        data[-100] ^= 1
-        package.write_bytes(bytes(data))
+        _flip_a_signed_byte(package)
     evalink_cli("deliver", "--from", council, "--to", linker)
     received = evalink_cli("receive", "--node", linker)
     assert received.exit_code == 2
@@ -502,3 +498,10 @@ NODE_COMMANDS = [
 def test_every_command_that_opens_a_node_takes_a_passphrase_file(evalink_cli, command):
     result = evalink_cli(*command, "--help")
     assert result.exit_code == 0 and "--passphrase-file" in result.output
+
+
+def _flip_a_signed_byte(package: Path) -> None:
+    """Alter one byte near the end of a package: its signature no longer verifies."""
+    data = bytearray(package.read_bytes())
+    data[-100] ^= 1
+    package.write_bytes(bytes(data))

@@ -231,6 +231,7 @@ def assemble(
         ),
     )
 
+    persons = table["pseudonym"].n_unique()
     with node.transaction(f"assemble {project}"):
         node.write_dataset(
             "project_keys",
@@ -250,13 +251,11 @@ def assemble(
             },
         )
         node.record_on_commit(
-            "assemble", project=project, persons=table["pseudonym"].n_unique(),
+            "assemble", project=project, persons=persons,
             rows=table.height, missing_departments=missing,
             allowed_missing=sorted(set(allow_missing)),
         )
-    return Assembled(
-        project, package, table["pseudonym"].n_unique(), table.height, report, quality, missing
-    )
+    return Assembled(project, package, persons, table.height, report, quality, missing)
 
 
 def _project_keys(node: Node) -> dict[str, str]:

@@ -201,16 +201,17 @@ def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
 
 def _read_source(source: SourceSpec, sources_dir: Path) -> pl.DataFrame:
     path = sources_dir / source.file
+    named = source.columns()
     table = read_table(
         path,
         all_strings=True,
         encoding=source.encoding,
         encoding_scope=f"for source '{source.name}' in the mapping",
-        known_columns=source.columns(),
+        known_columns=named,
     )
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    missing = sorted(source.columns() - set(frame.columns))
+    missing = sorted(named - set(frame.columns))
     if missing:
         raise InputError(
             f"{path}: source '{source.name}' has no column '{missing[0]}' that the mapping names"

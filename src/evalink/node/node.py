@@ -351,12 +351,7 @@ class Node:
         anchor = self._anchor()
         if not anchor.seq:
             return
-        needle = f'"hash":"{anchor.hash}"'
-        found = False
-        if self.audit.path.exists():
-            with self.audit.path.open("r", encoding="utf-8") as handle:
-                found = any(needle in line for line in handle)
-        if not found:
+        if not self._log_contains(f'"hash":"{anchor.hash}"'):
             problem = (
                 f"the log no longer holds the node's sealed checkpoint (entry {anchor.seq}): "
                 "cut short or rewritten"
@@ -571,6 +566,9 @@ class Node:
 
     def _discard_part(self, location: str, part_id: str) -> None:
         self.keyring.destroy_data_keys([part_id])
+        self._remove_part_files(location, part_id)
+
+    def _remove_part_files(self, location: str, part_id: str) -> None:
         path = self._part_path(location, part_id)
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)
@@ -676,10 +674,7 @@ class Node:
         shutil.rmtree(self._staging(transaction_id), ignore_errors=True)
         destroyed: dict[str, list[dict[str, Any]]] = {}
         for item in work["destroy"]:
-            self.keyring.destroy_data_keys([item["part"]])
-            path = self._part_path(item["location"], item["part"])
-            for leftover in (path, path.with_name(path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            self._discard_part(item["location"], item["part"])
             destroyed.setdefault(item["dataset"], []).append(item)
         entries = [tuple(entry) for entry in work["audit"]] + [
             ("destroy", {"dataset": dataset, "parts": [i["part"] for i in items],
@@ -688,13 +683,13 @@ class Node:
                          "reason": items[0]["reason"]})
             for dataset, items in destroyed.items()
         ]
-        if not (recovering and self._audit_mentions(transaction_id)):
+        if not (recovering and self._log_contains(f'"transaction":"{transaction_id}"')):
             for action, details in entries:
                 self.audit.record(action, transaction=transaction_id, **details)
         self._con.execute("DELETE FROM catalog.pending WHERE transaction_id = ?", [transaction_id])
 
-    def _audit_mentions(self, transaction_id: str) -> bool:
-        needle = f'"transaction":"{transaction_id}"'
+    def _log_contains(self, needle: str) -> bool:
+        """Whether any line of the audit log holds `needle` (a hash or an id)."""
         if not self.audit.path.exists():
             return False
         with self.audit.path.open("r", encoding="utf-8") as handle:
@@ -827,9 +822,7 @@ class Node:
             )
         con.execute("COMMIT")
         for part in parts:
-            path = self._part_path(part.location, part.part_id)
-            for leftover in (path, path.with_name(path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            self._remove_part_files(part.location, part.part_id)
         rows = sum(p.rows for p in parts)
         self.audit.record(
             "destroy", dataset=dataset, parts=ids, rows=rows, keys_destroyed=keys, reason=reason
@@ -871,7 +864,7 @@ class Node:
                 [part.part_id, part.dataset, part.location, part.rows, self._clock(),
                  "destruction completed after interruption"],
             )
-            self._part_path(part.location, part.part_id).unlink(missing_ok=True)
+            self._remove_part_files(part.location, part.part_id)
 
     # --- sending and receiving ------------------------------------------------------
 
