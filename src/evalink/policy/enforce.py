@@ -24,6 +24,12 @@ from evalink.policy.validate import promises_kept_by, rule_ids, safeguard_breach
 
 DEFAULT_K_ANONYMITY = 10
 
+# Not fields of any dataset, so not in the policy file: the names a person's identifiers
+# would travel under whatever the policy calls its fields — a whole name, a date of
+# birth spelt out, a cell's value, a row's values. Which fields *are* identifiers is
+# the policy's to say; these only close the gaps a caller could slip through.
+IDENTIFIER_CARRIERS = frozenset({"name", "date_of_birth", "value", "values", "row_values"})
+
 Item = TypeVar("Item", Party, Dataset)
 
 
@@ -105,11 +111,35 @@ class Policy:
 
     def direct_identifier_fields(self) -> set[str]:
         """Every field name that any dataset classes as a direct identifier."""
-        return {
-            name
-            for dataset in self.document.datasets
-            for name in dataset.fields_of_class(FieldClass.DIRECT_IDENTIFIER)
-        }
+        return set(self.fields_of_class(FieldClass.DIRECT_IDENTIFIER))
+
+    # --- field classes: the one place that says which fields identify a person --------
+
+    def fields_of_class(self, *classes: FieldClass, dataset: str | None = None) -> list[str]:
+        """The names of the fields of any of these classes, in the policy's order: in
+        one dataset (an unknown one is denied), or in every dataset, each name once."""
+        datasets = self.document.datasets if dataset is None else [self.dataset(dataset)]
+        return list(
+            dict.fromkeys(f.name for d in datasets for f in d.fields if f.class_ in classes)
+        )
+
+    def quasi_identifiers(self, dataset: str) -> list[str]:
+        """The fields of `dataset` that single a person out in combination: what
+        k-anonymity is counted on."""
+        return self.fields_of_class(FieldClass.QUASI_IDENTIFIER, dataset=dataset)
+
+    def identifying_fields(self, dataset: str) -> list[str]:
+        """The fields of `dataset` that identify a person, alone or together (direct
+        and quasi-identifiers): what a council reads and shares to find someone."""
+        return self.fields_of_class(
+            FieldClass.DIRECT_IDENTIFIER, FieldClass.QUASI_IDENTIFIER, dataset=dataset
+        )
+
+    def personal_fields(self) -> frozenset[str]:
+        """Names that would carry a person's identifiers: every direct identifier of any
+        dataset, and the names such values travel under whatever the fields are called
+        (`IDENTIFIER_CARRIERS`). Audit details and package notes may not use them."""
+        return frozenset(self.fields_of_class(FieldClass.DIRECT_IDENTIFIER)) | IDENTIFIER_CARRIERS
 
     # --- enforcement ----------------------------------------------------------------
 
