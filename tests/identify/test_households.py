@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from evalink.identify.households import address_key, families, persons_from_records
+from evalink.identify.households import families, persons_from_records
 from tests.tables import table
 
 AS_OF = date(2015, 3, 31)
@@ -21,27 +21,6 @@ def placed(records_text: str) -> dict[str, tuple[str | None, str | None]]:
 
 def same(placement: dict, *people: str) -> bool:
     return len({placement[p][0] for p in people}) == 1
-
-
-def test_spellings_of_one_address_give_one_key():
-    keys = pl.select(
-        address_key(
-            pl.Series(["B69 3DL", "b693dl", "B69 3DL"]),
-            pl.Series(["12 Hill Street, Oldbury", "12, HILL ST", "Flat 3, 12 Hill St"]),
-        )
-    ).to_series()
-    assert keys.n_unique() == 1
-
-
-def test_two_streets_in_one_postcode_are_two_addresses():
-    keys = pl.select(
-        address_key(
-            pl.Series(["B70 2RJ", "B70 2RJ", "B70 2RJ"]),
-            pl.Series(["10 Green Gardens", "10 Green Gdns, West Bromwich", "10 Edwards Street"]),
-        )
-    ).to_series()
-    assert keys[0] == keys[1]
-    assert keys[0] != keys[2]
 
 
 def test_people_recorded_at_one_address_form_one_family_with_a_child():

@@ -21,35 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from evalink.identify.rules import ADULT_AGE, age_on
-
-
-def address_key(postcode: pl.Expr, address: pl.Expr) -> pl.Expr:
-    """Postcode, the house number or name, and the street's first two letters, in a form
-    spelling cannot change.
-
-    Services write '12 Hill St', '12, Hill Street' and 'Flat 12 Hill St'; the postcode,
-    the house token and the street's initial letters agree across them far more often
-    than the full line. The street letters matter because one postcode can cover two
-    streets, and '10 Green Gardens' is not '10 Edwards Street'.
-    """
-    clean_postcode = postcode.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
-    clean_address = (
-        address.str.to_uppercase()
-        .str.replace_all(r"[^A-Z0-9 ]", " ")
-        .str.replace_all(r"\b(FLAT|APARTMENT|APT|UNIT)\b", " ")
-        .str.strip_chars()
-        .str.replace_all(r"\s+", " ")
-    )
-    # The house number is the number just before the street name: in 'FLAT 3 59 OWEN
-    # WAY' it is 59, which services that leave out the flat also write.
-    house = clean_address.str.extract(r"(\d+[A-Z]?)\s+[A-Z]", 1).fill_null(
-        clean_address.str.split(" ").list.first()
-    )
-    street = clean_address.str.extract(r"\d+[A-Z]?\s+([A-Z]{1,2})", 1).fill_null("")
-    return pl.when(clean_postcode.str.len_chars() > 0).then(
-        clean_postcode + "|" + house + "|" + street
-    )
-
+from evalink.records import address_key, most_common
 
 _STREET_TYPES = {
     "ROAD": "RD", "STREET": "ST", "LANE": "LN", "AVENUE": "AVE", "CLOSE": "CL", "DRIVE": "DR",
@@ -105,19 +77,6 @@ def persons_from_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFr
         .agg(pl.len().alias("records"))
     )
     return people, addresses
-
-
-def most_common(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Per person, the value of `column` seen most often (ties: the smallest)."""
-    return (
-        frame.filter(pl.col(column).is_not_null())
-        .group_by("person_key", column)
-        .agg(pl.len().alias("_n"))
-        .sort(["person_key", "_n", column], descending=[False, True, False])
-        .group_by("person_key", maintain_order=True)
-        .first()
-        .select("person_key", column)
-    )
 
 
 def _household_of(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from evalink.errors import InputError
 from evalink.files import read_table, text_encoding
 from evalink.identify.rules import EVENT_SCHEMA
+from evalink.records import TERM_DATES, academic_year, term_dates
 from evalink.yamlfile import load_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -35,14 +36,6 @@ class TermSpec(_Strict):
 
     academic_year: str
     term: str
-
-
-# English school terms, near enough for look-back windows counted in months.
-TERM_DATES = {
-    "autumn": ((9, 1), (12, 31), 0),
-    "spring": ((1, 1), (3, 31), 1),
-    "summer": ((4, 1), (7, 31), 1),
-}
 
 
 class EventSpec(_Strict):
@@ -281,7 +274,7 @@ def _quarantine(source: SourceSpec, frame: pl.DataFrame) -> tuple[pl.DataFrame, 
         if spec.term is not None:
             year, term = spec.term.academic_year, spec.term.term
             checks.append(
-                (year, _academic_year(pl.col(year)).is_null(), "unparseable academic year")
+                (year, academic_year(pl.col(year)).is_null(), "unparseable academic year")
             )
             checks.append(
                 (
@@ -359,21 +352,6 @@ def _events(source: SourceSpec, spec: EventSpec, frame: pl.DataFrame) -> pl.Data
         pl.lit(source.name).alias("source"),
         pl.col("_source_record_id").alias("source_record_id"),
     )
-
-
-def _academic_year(column: pl.Expr) -> pl.Expr:
-    """'2014/15' or '2014-15' or '2014' → 2014, the year the autumn term falls in."""
-    return column.str.extract(r"^\s*(\d{4})", 1).cast(pl.Int32, strict=False)
-
-
-def term_dates(year: pl.Expr, term: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    first = _academic_year(year)
-    name = term.str.to_lowercase()
-    start = end = pl.lit(None, pl.Date)
-    for term_name, ((sm, sd), (em, ed), offset) in TERM_DATES.items():
-        start = pl.when(name == term_name).then(pl.date(first + offset, sm, sd)).otherwise(start)
-        end = pl.when(name == term_name).then(pl.date(first + offset, em, ed)).otherwise(end)
-    return start, end
 
 
 def _programme(source: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:

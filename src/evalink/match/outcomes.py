@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evalink.errors import InputError
 from evalink.files import read_table
-from evalink.identify.sources import term_dates
 from evalink.policy import Policy
+from evalink.records import term_dates
 from evalink.yamlfile import load_model
 
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from evalink.errors import InputError
-from evalink.identify.households import address_key, most_common
 from evalink.identify.sources import IDENTIFIER_FIELDS
+from evalink.records import address_key, most_common
 
 if TYPE_CHECKING:
     from evalink.node import Node
