@@ -11,24 +11,7 @@ import pytest
 
 from evalink.policy import FieldClass, PolicyViolation
 from tests.policy.helpers import index_of, policy_with
-
-
-def add_identifier(document: dict, name: str, field_class: str = "direct_identifier") -> None:
-    """A new field in the identifiers dataset, allowed in the council's flow of it."""
-    identifiers = document["datasets"][index_of(document["datasets"], "identifiers")]
-    identifiers["fields"].append({"name": name, "class": field_class})
-    flows = document["flows"]
-    flows[index_of(flows, "council-identifiers-to-linker")]["fields"].append(name)
-
-
-def rename_field(document: dict, old: str, new: str) -> None:
-    """`old` called `new` in every dataset and flow."""
-    for dataset in document["datasets"]:
-        for field in dataset["fields"]:
-            if field["name"] == old:
-                field["name"] = new
-    for flow in document["flows"]:
-        flow["fields"] = [new if name == old else name for name in flow["fields"]]
+from tests.policy.identifier_variants import policy_adding, policy_renaming
 
 
 def test_identifying_fields_are_the_direct_and_quasi_identifiers_in_policy_order(example_policy):
@@ -67,13 +50,13 @@ def test_personal_fields_are_the_direct_identifiers_and_the_names_that_carry_the
 
 
 def test_an_identifier_the_policy_adds_is_a_personal_field():
-    policy = policy_with(lambda d: add_identifier(d, "middle_name"))
+    policy = policy_adding("middle_name")
     assert "middle_name" in policy.personal_fields()
     assert "middle_name" in policy.identifying_fields("identifiers")
 
 
 def test_a_renamed_identifier_is_personal_under_its_new_name_only():
-    policy = policy_with(lambda d: rename_field(d, "nino", "ni_number"))
+    policy = policy_renaming("nino", "ni_number")
     assert "ni_number" in policy.personal_fields()
     assert "nino" not in policy.personal_fields()
 

@@ -8,8 +8,9 @@ node keeps the last checkpoint's position and hash in its encrypted store: a log
 short or rewritten after a checkpoint no longer matches.
 
 Entries say who did what, when, with row counts and content hashes. They never hold the
-personal data itself: `record` refuses details named after identifier fields, and
-callers pass field names, counts and hashes only.
+personal data itself: `record` refuses details named after a field the policy classes as
+a direct identifier (the node passes `Policy.personal_fields()`), and callers pass field
+names, counts and hashes only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,19 +29,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evalink.errors import EvalinkError
+from evalink.policy.enforce import IDENTIFIER_CARRIERS
 
 GENESIS = "0" * 64
 CHECKPOINT = "checkpoint"
 # Logged without the node's keys (a wrong passphrase), so never followed by a checkpoint
 # of its own; the next unlocked session's checkpoint covers it.
 UNLOCK_FAILED = "unlock-failed"
-
-# Detail keys that would almost certainly carry a person's data. A guard, not a proof:
-# the rule for callers is field names, counts, row numbers and hashes only.
-_FORBIDDEN_DETAIL_KEYS = {
-    "name", "forename", "surname", "dob", "date_of_birth", "nino", "address", "postcode",
-    "value", "values", "row_values",
-}
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -94,6 +89,7 @@ class AuditLog:
         clock: Callable[[], datetime] = utc_now,
         user: str | None = None,
         effective: Callable[[], datetime] | None = None,
+        personal_fields: Collection[str] | None = None,
     ) -> None:
         self.path = path
         self.party = party
@@ -105,6 +101,14 @@ class AuditLog:
         # time and add the effective date when it differs, so a dry run on 2023-01-01
         # can never pass for something done on that day.
         self._effective = effective
+        # Detail keys that would carry a person's data: the policy's direct identifiers
+        # and the names such values travel under (`Policy.personal_fields()`). A log
+        # opened before the policy is read (a wrong passphrase) knows only the latter.
+        # A guard, not a proof: the rule for callers is field names, counts, row
+        # numbers and hashes only.
+        self._personal_fields = (
+            frozenset(personal_fields) if personal_fields is not None else IDENTIFIER_CARRIERS
+        )
         self.session = secrets.token_hex(8)
         self.head = self._tail()
         self.closed = False
@@ -129,7 +133,7 @@ class AuditLog:
         """Append one entry: `node.audit.record("identifier-read", dataset="identifiers", rows=12)`."""
         if self.closed:
             raise EvalinkError("audit session already closed")
-        bad = sorted(set(details) & _FORBIDDEN_DETAIL_KEYS)
+        bad = sorted(set(details) & self._personal_fields)
         if bad:
             raise ValueError(f"audit details may not carry personal data ({', '.join(bad)})")
         now = self._clock()
