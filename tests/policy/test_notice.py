@@ -57,6 +57,14 @@ def test_every_legal_basis_condition_and_gateway_is_stated(example_policy, notic
                 assert basis in notice, flow.id
 
 
+def test_every_export_rule_is_stated_with_the_party_that_may_export(example_policy, notice):
+    assert example_policy.document.exports
+    for export in example_policy.document.exports:
+        line = f"{example_policy.party(export.party).name}: {_squash(export.description)}"
+        assert line in notice, export.id
+    assert "any other export is refused" in notice
+
+
 def test_every_contact_and_the_data_protection_officer_are_given(example_policy, notice):
     for party in example_policy.document.parties:
         for contact in [*party.contacts, *([party.dpo] if party.dpo else [])]:

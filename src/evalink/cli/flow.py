@@ -182,10 +182,17 @@ def export(
     node_dir: Path = NodeDir,
     dataset: str | None = typer.Option(None, "--dataset", help="Dataset to read out."),
     out: Path | None = typer.Option(None, "--out", help="Parquet or CSV, by extension."),
+    purpose: str | None = typer.Option(
+        None,
+        "--purpose",
+        help="Why it is exported: a purpose of the policy's export rule (default: the "
+        "rule's, when it allows one).",
+    ),
     list_: bool = typer.Option(False, "--list", help="List the datasets this node holds."),
     passphrase_file: Path | None = PassphraseFile,
 ) -> None:
-    """Read a node's own data out (audited), or list what it holds."""
+    """Read a node's own data out, as an export rule of the policy allows (audited), or
+    list what it holds."""
     from rich.table import Table
 
     with open_node(node_dir, passphrase_file) as node:
@@ -206,10 +213,11 @@ def export(
             return
         if dataset is None or out is None:
             raise InputError("export needs --dataset and --out (or --list)")
-        from evalink.files import table_format, write_table
+        from evalink.node.export import export_dataset
 
-        table_format(out)  # refuse a bad extension before reading anything
-        data = node.read_dataset(dataset, purpose="export")
-        write_table(data, out)
-        node.audit.record("export", dataset=dataset, rows=data.num_rows, file=out.name)
-    console.print(f"wrote {data.num_rows:,} rows of '{dataset}' to {out}", highlight=False)
+        exported = export_dataset(node, dataset, out, purpose)
+    console.print(
+        f"wrote {exported.rows:,} rows of '{dataset}' to {out} "
+        f"(export rule '{exported.rule}', purpose '{exported.purpose}')",
+        highlight=False,
+    )

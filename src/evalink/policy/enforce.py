@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from evalink.errors import PolicyViolation
+from evalink.errors import InputError, PolicyViolation
 from evalink.policy.spec import (
     Dataset,
     DisclosureRules,
+    ExportRule,
     FieldClass,
     Flow,
     Party,
@@ -226,5 +227,128 @@ class Policy:
                     promises=self._promise_ids(safeguard.id),
                 )
 
+    def export_rules(self, party_id: str, dataset_id: str) -> list[ExportRule]:
+        return [e for e in self.document.exports if e.covers(party_id, dataset_id)]
+
+    def field_class(self, dataset_id: str, name: str) -> FieldClass | None:
+        """The class of field `name` as `dataset_id` declares it; for a name the dataset
+        does not declare, the most sensitive class any dataset gives that name (a column
+        called `surname` is an identifier wherever it turns up); None if no dataset
+        names it."""
+        for dataset in self.document.datasets:
+            if dataset.id == dataset_id:
+                for item in dataset.fields:
+                    if item.name == name:
+                        return item.class_
+        classes = [
+            item.class_
+            for dataset in self.document.datasets
+            for item in dataset.fields
+            if item.name == name
+        ]
+        return min(classes, key=_SENSITIVITY.index, default=None)
+
+    def check_export(
+        self, party: str, dataset: str, fields: Iterable[str], purpose: str | None = None
+    ) -> ExportRule:
+        """The export rule that lets `party` read `dataset` (with these fields) out of its
+        node into a file, or `PolicyViolation` naming the rule that refuses it.
+
+        Default deny, as for flows: the file leaves the governed system, so an export no
+        rule describes is refused. Only datasets the policy declares can be exported: a
+        node's working dataset has no field classes the policy vouches for. With no
+        `purpose`, the rules' one purpose is taken; if they allow several, it must be named.
+        """
+        fields = list(fields)
+        self.party(party)
+        if not any(d.id == dataset for d in self.document.datasets):
+            raise PolicyViolation(
+                f"dataset '{dataset}' is not declared in policy '{self.id}': its fields have "
+                "no classes, so it cannot be exported",
+                rule="default-deny",
+                promises=self._promise_ids("default-deny"),
+            )
+        found = {name: self.field_class(dataset, name) for name in fields}
+        classes = {name: c for name, c in found.items() if c is not None}
+        unknown = [name for name, c in found.items() if c is None]
+        # A safeguard no rule may override is the most specific reason to give.
+        for safeguard in self.document.safeguards:
+            if safeguard.governs_export_from(party):
+                banned = [n for n, c in classes.items() if c in safeguard.field_classes]
+                if banned:
+                    raise PolicyViolation(
+                        f"refused: exporting {_class_words(classes, banned, ' and ')} "
+                        f"({', '.join(banned)}) from '{party}'",
+                        rule=safeguard.id,
+                        promises=self._promise_ids(safeguard.id),
+                    )
+        rules = self.export_rules(party, dataset)
+        if not rules:
+            raise PolicyViolation(
+                f"no export rule lets '{party}' export dataset '{dataset}'",
+                rule="default-deny",
+                promises=self._promise_ids("default-deny"),
+            )
+        allowed_purposes = sorted({r.purpose for r in rules})
+        if purpose is None:
+            if len(allowed_purposes) > 1:
+                raise InputError(
+                    f"name the purpose of this export of '{dataset}': export rules allow "
+                    f"{', '.join(allowed_purposes)}"
+                )
+            purpose = allowed_purposes[0]
+        matching = [r for r in rules if r.purpose == purpose]
+        if not matching:
+            raise PolicyViolation(
+                f"purpose '{purpose}' is not allowed for exports of '{dataset}' from "
+                f"'{party}'; allowed: {', '.join(allowed_purposes)}",
+                rule=rules[0].id,
+                promises=self._promise_ids(rules[0].id),
+            )
+        for rule in matching:
+            if not unknown and set(classes.values()) <= set(rule.field_classes):
+                return rule
+        rule = matching[0]
+        if unknown:
+            message = (
+                f"{_fields_word(unknown)} {', '.join(repr(n) for n in unknown)} not declared "
+                f"in dataset '{dataset}', so export rule '{rule.id}' cannot allow "
+                f"{'it' if len(unknown) == 1 else 'them'}"
+            )
+        else:
+            refused = [n for n, c in classes.items() if c not in rule.field_classes]
+            message = (
+                f"{_fields_word(refused)} {', '.join(repr(n) for n in refused)} "
+                f"({_class_words(classes, refused, ', ')}) not allowed by export rule "
+                f"'{rule.id}'; it allows {', '.join(c.value for c in rule.field_classes)}"
+            )
+        raise PolicyViolation(message, rule=rule.id, promises=self._promise_ids(rule.id))
+
     def _promise_ids(self, rule_id: str) -> list[str]:
         return [p.id for p in self.promises_for(rule_id)]
+
+
+# Most sensitive first: a name two datasets class differently takes the stricter class.
+_SENSITIVITY = (
+    FieldClass.DIRECT_IDENTIFIER,
+    FieldClass.CRIMINAL_OFFENCE,
+    FieldClass.SPECIAL_CATEGORY,
+    FieldClass.QUASI_IDENTIFIER,
+    FieldClass.ATTRIBUTE,
+)
+_CLASS_NAMES = {
+    FieldClass.DIRECT_IDENTIFIER: "direct identifiers",
+    FieldClass.CRIMINAL_OFFENCE: "criminal offence data",
+    FieldClass.SPECIAL_CATEGORY: "special category data",
+    FieldClass.QUASI_IDENTIFIER: "quasi-identifiers",
+    FieldClass.ATTRIBUTE: "attributes",
+}
+
+
+def _class_words(classes: dict[str, FieldClass], names: list[str], joiner: str) -> str:
+    """'direct identifiers and quasi-identifiers': the classes of `names`, once each."""
+    return joiner.join(sorted({_CLASS_NAMES[classes[name]] for name in names}))
+
+
+def _fields_word(names: list[str]) -> str:
+    return "field" if len(names) == 1 else "fields"

@@ -16,7 +16,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from evalink.errors import InputError, PolicyViolation
 from evalink.policy.enforce import Policy
-from evalink.policy.spec import Contact, Dataset, FieldClass, Flow, Party, RetentionRule
+from evalink.policy.spec import (
+    Contact,
+    Dataset,
+    ExportRule,
+    FieldClass,
+    Flow,
+    Party,
+    RetentionRule,
+)
 
 NOTICE_FORMATS = ("md", "html")
 ROPA_FORMATS = ("md", "csv")
@@ -117,6 +125,9 @@ def _notice_context(policy: Policy) -> dict:
             [w for d in vault_datasets for w in personal_information_words(d)]
         ),
         "flows": [(f, policy.party(f.from_), policy.party(f.to)) for f in doc.flows],
+        # Each export rule is a way out of the governed system: the notice says who may
+        # read what out into a file, and where it goes.
+        "export_lines": [f"{policy.party(e.party).name}: {e.description}" for e in doc.exports],
         "purposes": doc.purposes,
         "retention": [(r, retention_sentence(policy, r)) for r in doc.retention],
         "legal": legal_bases(doc.flows),
@@ -178,10 +189,6 @@ def ropa_rows(policy: Policy) -> list[dict[str, str]]:
         for item in dataset.fields:
             if item.name in flow.fields:
                 classes.setdefault(_CLASS_WORDS[item.class_], []).append(item.name)
-        basis = [flow.lawful_basis]
-        basis += [
-            c for c in (flow.special_category_condition, flow.criminal_offence_condition) if c
-        ]
         erasure = [
             retention_sentence(policy, r)
             for r in doc.retention
@@ -193,11 +200,9 @@ def ropa_rows(policy: Policy) -> list[dict[str, str]]:
                 "controller and contact details": _party_contact(sender),
                 "data protection officer": _contact_text(sender.dpo) if sender.dpo else "",
                 "purposes of the processing": purpose.description,
-                "lawful basis": "; ".join([*basis, f"gateway: {flow.legal_gateway}"]),
+                "lawful basis": "; ".join([*_bases(flow), f"gateway: {flow.legal_gateway}"]),
                 "categories of data subjects": "; ".join(dataset.subjects),
-                "categories of personal data": "; ".join(
-                    f"{kind}: {', '.join(names)}" for kind, names in classes.items()
-                ),
+                "categories of personal data": _categories(classes),
                 "categories of recipients": recipient.name,
                 "transfers to third countries": doc.policy.international_transfers,
                 "time limits for erasure": " ".join(erasure) or "not set by this policy",
@@ -206,7 +211,57 @@ def ropa_rows(policy: Policy) -> list[dict[str, str]]:
                 ),
             }
         )
+    rows += [_export_row(policy, export) for export in doc.exports]
     return rows
+
+
+def _export_row(policy: Policy, export: ExportRule) -> dict[str, str]:
+    """An export rule as a processing activity: the party reads its own data out into a
+    file, so it is both controller and recipient, and the file keeps no retention date."""
+    doc = policy.document
+    party = policy.party(export.party)
+    datasets = [policy.dataset(d) for d in export.datasets]
+    purpose = next(p for p in doc.purposes if p.id == export.purpose)
+    # dict keys, not lists: two datasets of one rule may share field names.
+    named: dict[str, dict[str, None]] = {}
+    for dataset in datasets:
+        for item in dataset.fields:
+            if item.class_ in export.field_classes:
+                named.setdefault(_CLASS_WORDS[item.class_], {})[item.name] = None
+    classes = {kind: list(names) for kind, names in named.items()}
+    erasure = [
+        retention_sentence(policy, r)
+        for r in doc.retention
+        if any(r.covers(party.id, d.id) for d in datasets)
+    ]
+    return {
+        "processing activity": f"{export.id} (export to a file): {export.description}",
+        "controller and contact details": _party_contact(party),
+        "data protection officer": _contact_text(party.dpo) if party.dpo else "",
+        "purposes of the processing": purpose.description,
+        "lawful basis": "; ".join(_bases(export)),
+        "categories of data subjects": "; ".join(
+            dict.fromkeys(s for d in datasets for s in d.subjects)
+        ),
+        "categories of personal data": _categories(classes),
+        "categories of recipients": f"{party.name} (its own staff, outside evalink)",
+        "transfers to third countries": doc.policy.international_transfers,
+        "time limits for erasure": (
+            "The exported file is outside evalink; the node's copy: " + " ".join(erasure)
+            if erasure
+            else "not set by this policy"
+        ),
+        "technical and organisational security measures": " ".join(doc.policy.security_measures),
+    }
+
+
+def _bases(rule: Flow | ExportRule) -> list[str]:
+    conditions = (rule.special_category_condition, rule.criminal_offence_condition)
+    return [rule.lawful_basis, *(c for c in conditions if c)]
+
+
+def _categories(classes: dict[str, list[str]]) -> str:
+    return "; ".join(f"{kind}: {', '.join(names)}" for kind, names in classes.items())
 
 
 def render_ropa(policy: Policy, format: str = "md") -> str:

@@ -1,5 +1,5 @@
-"""The policy file's schema: parties, datasets, flows, retention, disclosure, safeguards
-and the promises they keep.
+"""The policy file's schema: parties, datasets, flows, exports, retention, disclosure,
+safeguards and the promises they keep.
 
 Every model forbids unknown keys: a misspelt key in a policy is a rule that silently
 does nothing, which is worse than an error. Cross-references (a flow naming a party, a
@@ -114,6 +114,36 @@ class Flow(Strict):
     legal_gateway: Text
 
 
+# Field classes an export rule allows when it names none: nothing that identifies a
+# person directly and nothing in Art 9 or Art 10's special regimes.
+DEFAULT_EXPORT_CLASSES = (FieldClass.ATTRIBUTE, FieldClass.QUASI_IDENTIFIER)
+
+
+class ExportRule(Strict):
+    """A party reading a dataset out of its node into a clear file (`evalink export`).
+
+    The file leaves the governed system: no key, audit log or retention rule follows it.
+    So, as with a flow, only what a rule describes is allowed — who, which datasets, for
+    which purpose and which classes of field — and everything else is refused.
+    """
+
+    id: Id
+    party: Id
+    datasets: list[Id] = Field(min_length=1)
+    purpose: Id
+    # Where the file goes and who uses it: the notice and the ROPA say this.
+    description: Text
+    field_classes: list[FieldClass] = Field(
+        default_factory=lambda: list(DEFAULT_EXPORT_CLASSES), min_length=1
+    )
+    lawful_basis: Text
+    special_category_condition: Text | None = None
+    criminal_offence_condition: Text | None = None
+
+    def covers(self, party: str, dataset: str) -> bool:
+        return party == self.party and dataset in self.datasets
+
+
 _PERIOD = re.compile(r"^\s*(\d+)\s+(day|week|month|year)s?\s*$")
 
 
@@ -224,6 +254,8 @@ class SafeguardKind(StrEnum):
     RANDOM_REFERENCE = "random_reference"
     # Every transfer is checked against the flows; anything else is refused.
     DEFAULT_DENY = "default_deny"
+    # No export may carry fields of these classes, from `parties` (every party if none).
+    NO_EXPORT = "no_export"
 
 
 class Safeguard(Strict):
@@ -236,6 +268,11 @@ class Safeguard(Strict):
     purposes: list[Id] = []
     field_classes: list[FieldClass] = []
     k: int | None = Field(default=None, ge=2)
+    # The parties whose exports a no_export safeguard governs; empty means every party.
+    parties: list[Id] = []
+
+    def governs_export_from(self, party: str) -> bool:
+        return self.kind == SafeguardKind.NO_EXPORT and (not self.parties or party in self.parties)
 
 
 class Promise(Strict):
@@ -274,6 +311,7 @@ class PolicyDocument(Strict):
     datasets: list[Dataset] = Field(min_length=1)
     purposes: list[Purpose] = Field(min_length=1)
     flows: list[Flow] = []
+    exports: list[ExportRule] = []
     retention: list[RetentionRule] = []
     disclosure: list[DisclosureRules] = []
     safeguards: list[Safeguard] = []

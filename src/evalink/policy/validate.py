@@ -10,6 +10,7 @@ from collections import Counter
 
 from evalink.policy.spec import (
     Dataset,
+    ExportRule,
     FieldClass,
     Flow,
     PolicyDocument,
@@ -21,13 +22,15 @@ from evalink.yamlfile import Problem
 
 # Rules that exist without being written down: every policy denies what it does not allow.
 BUILT_IN_RULES = ("default-deny",)
+# The sections whose items are rules a promise may name (one namespace of ids).
+RULE_SECTIONS = ("flows", "exports", "retention", "disclosure", "safeguards")
 
 
 def rule_ids(doc: PolicyDocument) -> set[str]:
     """Everything a promise may name as the rule that keeps it."""
     ids = set(BUILT_IN_RULES)
-    for section in (doc.flows, doc.retention, doc.disclosure, doc.safeguards):
-        ids.update(item.id for item in section)
+    for section in RULE_SECTIONS:
+        ids.update(item.id for item in getattr(doc, section))
     return ids
 
 
@@ -53,7 +56,7 @@ def _duplicate_ids(doc: PolicyDocument) -> list[Problem]:
     # Rules share one namespace because promises name them by id alone.
     rules = [
         (section, i, item.id)
-        for section in ("flows", "retention", "disclosure", "safeguards")
+        for section in RULE_SECTIONS
         for i, item in enumerate(getattr(doc, section))
     ]
     counts = Counter(rule_id for _, _, rule_id in rules)
@@ -103,6 +106,11 @@ def _references(doc: PolicyDocument) -> list[Problem]:
                             f"'{name}' is not a field of dataset '{flow.dataset}'",
                         )
                     )
+    for i, export in enumerate(doc.exports):
+        need(f"exports[{i}].party", export.party, parties, "party")
+        need(f"exports[{i}].purpose", export.purpose, purposes, "purpose")
+        for j, dataset in enumerate(export.datasets):
+            need(f"exports[{i}].datasets[{j}]", dataset, datasets, "dataset")
     for i, rule in enumerate(doc.retention):
         for j, party in enumerate(rule.parties):
             need(f"retention[{i}].parties[{j}]", party, parties, "party")
@@ -123,6 +131,14 @@ def _references(doc: PolicyDocument) -> list[Problem]:
             need(f"safeguards[{i}].datasets[{j}]", dataset, datasets, "dataset")
         for j, purpose in enumerate(safeguard.purposes):
             need(f"safeguards[{i}].purposes[{j}]", purpose, purposes, "purpose")
+        for j, party in enumerate(safeguard.parties):
+            need(f"safeguards[{i}].parties[{j}]", party, parties, "party")
+        if safeguard.kind == SafeguardKind.NO_EXPORT and not safeguard.field_classes:
+            problems.append(
+                Problem(
+                    f"safeguards[{i}].field_classes", "a no_export safeguard needs field_classes"
+                )
+            )
         if safeguard.kind == SafeguardKind.K_ANONYMITY and safeguard.k is None:
             problems.append(Problem(f"safeguards[{i}].k", "a k_anonymity safeguard needs k"))
     for i, promise in enumerate(doc.promises):
@@ -137,20 +153,34 @@ def _lawful_conditions(doc: PolicyDocument) -> list[Problem]:
     problems = []
     for i, flow in enumerate(doc.flows):
         classes = {f.class_ for f in datasets[flow.dataset].fields if f.name in flow.fields}
-        if FieldClass.SPECIAL_CATEGORY in classes and not flow.special_category_condition:
-            problems.append(
-                Problem(
-                    f"flows[{i}]",
-                    "carries special category data (Art 9) but states no special_category_condition",
-                )
+        problems += _missing_conditions(f"flows[{i}]", "carries", classes, flow)
+    for i, export in enumerate(doc.exports):
+        # An export rule allows classes, not named fields: it needs the condition of each
+        # special class it allows, whatever its datasets hold today.
+        problems += _missing_conditions(
+            f"exports[{i}]", "allows", set(export.field_classes), export
+        )
+    return problems
+
+
+def _missing_conditions(
+    path: str, verb: str, classes: set[FieldClass], rule: Flow | ExportRule
+) -> list[Problem]:
+    problems = []
+    if FieldClass.SPECIAL_CATEGORY in classes and not rule.special_category_condition:
+        problems.append(
+            Problem(
+                path,
+                f"{verb} special category data (Art 9) but states no special_category_condition",
             )
-        if FieldClass.CRIMINAL_OFFENCE in classes and not flow.criminal_offence_condition:
-            problems.append(
-                Problem(
-                    f"flows[{i}]",
-                    "carries criminal offence data (Art 10) but states no criminal_offence_condition",
-                )
+        )
+    if FieldClass.CRIMINAL_OFFENCE in classes and not rule.criminal_offence_condition:
+        problems.append(
+            Problem(
+                path,
+                f"{verb} criminal offence data (Art 10) but states no criminal_offence_condition",
             )
+        )
     return problems
 
 
@@ -164,16 +194,48 @@ def _safeguards_hold(doc: PolicyDocument) -> list[Problem]:
         for safeguard in doc.safeguards:
             broken = safeguard_breach(safeguard, flow, dataset, parties[flow.to].holds_identifiers)
             if broken:
-                kept = promises_kept_by(doc, safeguard.id)
-                word = "promise" if len(kept) == 1 else "promises"
-                keeps = f", breaking {word} " + ", ".join(f"'{p.id}'" for p in kept) if kept else ""
                 problems.append(
-                    Problem(f"flows[{i}]", f"{broken} (safeguard '{safeguard.id}'{keeps})")
+                    Problem(
+                        f"flows[{i}]",
+                        f"{broken} (safeguard '{safeguard.id}'{_breaking(doc, safeguard)})",
+                    )
+                )
+    for i, export in enumerate(doc.exports):
+        for safeguard in doc.safeguards:
+            broken = export_breach(safeguard, export)
+            if broken:
+                problems.append(
+                    Problem(
+                        f"exports[{i}]",
+                        f"{broken} (safeguard '{safeguard.id}'{_breaking(doc, safeguard)})",
+                    )
                 )
     for i, promise in enumerate(doc.promises):
         if not promise.enforced_by:
             problems.append(Problem(f"promises[{i}]", "a promise must name the rules that keep it"))
     return problems
+
+
+def _breaking(doc: PolicyDocument, safeguard: Safeguard) -> str:
+    kept = promises_kept_by(doc, safeguard.id)
+    word = "promise" if len(kept) == 1 else "promises"
+    return f", breaking {word} " + ", ".join(f"'{p.id}'" for p in kept) if kept else ""
+
+
+def export_breach(safeguard: Safeguard, export: ExportRule) -> str | None:
+    """Why export rule `export` breaks `safeguard`, or None.
+
+    An export rule allows classes of field rather than named fields, so it is judged by
+    the classes it allows: a rule that could let a direct identifier out breaks a
+    no_export safeguard on direct identifiers even if its datasets hold none today.
+    """
+    if safeguard.kind == SafeguardKind.PURPOSE_LIMIT and export.purpose not in safeguard.purposes:
+        return f"purpose '{export.purpose}' is not one of {', '.join(safeguard.purposes)}"
+    if safeguard.governs_export_from(export.party):
+        banned = [c.value for c in export.field_classes if c in safeguard.field_classes]
+        if banned:
+            return f"lets '{export.party}' export {', '.join(banned)} fields"
+    return None
 
 
 def safeguard_breach(
