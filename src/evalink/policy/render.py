@@ -32,6 +32,7 @@ ROPA_FORMATS = ("md", "csv")
 _EVENT_WORDS = {
     "receipt": "after they receive it",
     "case_closed": "after the service to the family ends",
+    "identified": "after the family was identified, if the programme never worked with the family",
     "project_end": "after the project ends",
 }
 

@@ -182,8 +182,16 @@ class Period(Strict):
 
 
 class RetentionEvent(StrEnum):
+    """What a `keep_for` period counts from. A rule sets no date until its event has
+    happened, so the caller says which events apply to an item: for a council family,
+    {'case_closed': d} once its case closed, {'identified': d} if the programme never
+    worked with it (eligible and waiting, or not eligible), {} while its case is open."""
+
     RECEIPT = "receipt"  # the data arrived at the holder
     CASE_CLOSED = "case_closed"  # the service to the family ended
+    # The council identified the family; the event of a family that has no case closure
+    # because the programme never worked with it.
+    IDENTIFIED = "identified"
     PROJECT_END = "project_end"
 
 
