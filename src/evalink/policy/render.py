@@ -16,6 +16,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from evalink.errors import InputError, PolicyViolation
 from evalink.policy.enforce import Policy
+from evalink.policy.measures import (
+    NOT_YET_ENFORCED,
+    RULE_KINDS,
+    is_enforced,
+    security_measures,
+    stated_not_enforced,
+)
 from evalink.policy.spec import (
     Contact,
     Dataset,
@@ -132,8 +139,13 @@ def _notice_context(policy: Policy) -> dict:
         "purposes": doc.purposes,
         "retention": [(r, retention_sentence(policy, r)) for r in doc.retention],
         "legal": legal_bases(doc.flows),
-        "promises": [(p, p.enforced_by) for p in doc.promises],
-        "disclosure": doc.disclosure,
+        # A promise names only the rules evalink enforces: a rule stated but not yet
+        # enforced (disclosure control) is not offered to families as keeping it.
+        "promises": [
+            (p, [r for r in p.enforced_by if is_enforced(policy, r)]) for p in doc.promises
+        ],
+        "disclosure": doc.disclosure if RULE_KINDS["disclosure"].enforced else [],
+        "security_measures": security_measures(policy),
         "contacts": [
             (p, [_contact_text(c) for c in p.contacts] + ([_contact_text(p.dpo)] if p.dpo else []))
             for p in doc.parties
@@ -181,6 +193,7 @@ ROPA_COLUMNS = (
 def ropa_rows(policy: Policy) -> list[dict[str, str]]:
     """One row per flow, with the columns UK GDPR Art 30(1)(a)–(g) asks for."""
     doc = policy.document
+    measures_text = _measures_text(policy)
     rows = []
     for flow in doc.flows:
         sender, recipient = policy.party(flow.from_), policy.party(flow.to)
@@ -207,9 +220,7 @@ def ropa_rows(policy: Policy) -> list[dict[str, str]]:
                 "categories of recipients": recipient.name,
                 "transfers to third countries": doc.policy.international_transfers,
                 "time limits for erasure": " ".join(erasure) or "not set by this policy",
-                "technical and organisational security measures": " ".join(
-                    doc.policy.security_measures
-                ),
+                "technical and organisational security measures": measures_text,
             }
         )
     rows += [_export_row(policy, export) for export in doc.exports]
@@ -252,8 +263,20 @@ def _export_row(policy: Policy, export: ExportRule) -> dict[str, str]:
             if erasure
             else "not set by this policy"
         ),
-        "technical and organisational security measures": " ".join(doc.policy.security_measures),
+        "technical and organisational security measures": _measures_text(policy),
     }
+
+
+def _measures_text(policy: Policy) -> str:
+    """The measures evalink enforces, then those the policy states that it does not enforce
+    yet, marked so: a ROPA records what is stated, but must not pass it off as applied."""
+    text = " ".join(security_measures(policy))
+    unenforced = stated_not_enforced(policy)
+    if unenforced:
+        text += f" {NOT_YET_ENFORCED[0].upper()}{NOT_YET_ENFORCED[1:]}: " + " ".join(
+            f"{sentence} (rule '{rule_id}')" for rule_id, sentence in unenforced
+        )
+    return text
 
 
 def _bases(rule: Flow | ExportRule) -> list[str]:
@@ -277,7 +300,13 @@ def render_ropa(policy: Policy, format: str = "md") -> str:
         writer.writerows(rows)
         return buffer.getvalue()
     template = _environment(False).get_template("ropa.md.j2")
-    return template.render(policy=policy.document.policy, columns=ROPA_COLUMNS, rows=rows)
+    return template.render(
+        policy=policy.document.policy,
+        columns=ROPA_COLUMNS,
+        rows=rows,
+        not_enforced=stated_not_enforced(policy),
+        not_enforced_heading=NOT_YET_ENFORCED,
+    )
 
 
 @dataclass
