@@ -19,8 +19,10 @@ AS_OF = date(2015, 3, 31)
 
 
 @pytest.fixture(scope="module")
-def result(small_world):
-    return identify(small_world / "council" / "sources", MAPPING, RULES, AS_OF)
+def result(small_world, example_policy):
+    return identify(
+        small_world / "council" / "sources", MAPPING, RULES, AS_OF, policy=example_policy
+    )
 
 
 def _truth_family_of(result, world: Path) -> pl.DataFrame:
@@ -41,6 +43,14 @@ def _truth_family_of(result, world: Path) -> pl.DataFrame:
         .first()
         .select("family_key", "family_id")
     )
+
+
+def test_the_records_kept_for_the_vault_carry_the_identifiers_the_policy_names(
+    result, example_policy
+):
+    identifiers = example_policy.identifying_fields("identifiers")
+    keys = ("record_key", "source", "source_record_id", "person_key")
+    assert result.records.drop(keys).columns == identifiers
 
 
 def test_eligible_families_are_those_the_truth_says(result, small_world):

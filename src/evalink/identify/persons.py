@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from evalink.identify.sources import IDENTIFIER_FIELDS
-
 
 def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
     """record_key → person_key for every record.
@@ -18,9 +16,19 @@ def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
     Person keys are sequence numbers in the order of each person's first record key:
     stable for the same input, and derived from no identifier.
     """
-    from evalink.link import dedupe  # lazy: Splink is heavy to import
+    from evalink.link import CONTRACT_COLUMNS, dedupe  # lazy: Splink is heavy to import
 
-    table = records.select(pl.col("record_key").alias("record_id"), *IDENTIFIER_FIELDS)
+    # The engine compares the link contract's columns, whichever fields the policy makes
+    # identifiers: one the records do not carry is compared as missing, and one the
+    # contract does not name stays in the vault's records without being compared.
+    table = records.select(
+        pl.col("record_key").alias("record_id"),
+        *(
+            pl.col(column) if column in records.columns else pl.lit(None, pl.Utf8).alias(column)
+            for column in CONTRACT_COLUMNS
+            if column != "record_id"
+        ),
+    )
     clusters = dedupe(table).clusters.select(
         pl.col("record_id").alias("record_key"), pl.col("cluster_id").cast(pl.Utf8)
     )

@@ -17,10 +17,11 @@ from evalink.identify.cohort import cohort
 from evalink.identify.households import families, persons_from_records
 from evalink.identify.persons import resolve_persons
 from evalink.identify.rules import evaluate, load_rules
-from evalink.identify.sources import ingest, load_mapping
+from evalink.identify.sources import identifier_fields, ingest, load_mapping
 
 if TYPE_CHECKING:
     from evalink.node import Node
+    from evalink.policy import Policy
 
 Progress = Callable[[str], None]
 
@@ -65,8 +66,13 @@ def identify(
     as_of: date,
     *,
     progress: Progress | None = None,
+    policy: Policy | None = None,
 ) -> IdentifyResult:
-    """Run identification on a council's extracts. Pure: reads files, returns tables."""
+    """Run identification on a council's extracts. Pure: reads files, returns tables.
+
+    The identifiers read are the ones `policy` names for its identifiers dataset
+    (`identifier_fields`); give the council node's policy whenever there is one.
+    """
     step = progress or (lambda _: None)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -80,11 +86,12 @@ def identify(
     sources_dir = Path(sources_dir)
     if not sources_dir.is_dir():
         raise InputError(f"{sources_dir}: sources directory not found")
-    mapping = load_mapping(mapping_path)
+    fields = identifier_fields(policy)
+    mapping = load_mapping(mapping_path, fields)
     rules = load_rules(rules_path, known_indicators=mapping.indicators())
 
     step("reading sources")
-    ingested = ingest(mapping, sources_dir)
+    ingested = ingest(mapping, sources_dir, fields)
     done("read")
 
     step("resolving persons")

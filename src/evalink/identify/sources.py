@@ -9,9 +9,10 @@ reason; nothing is dropped silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -22,8 +23,29 @@ from evalink.identify.rules import EVENT_SCHEMA
 from evalink.records import TERM_DATES, academic_year, term_dates
 from evalink.yamlfile import load_model
 
+if TYPE_CHECKING:
+    from evalink.policy import Policy
+
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-IDENTIFIER_FIELDS = ("forename", "surname", "dob", "sex", "postcode", "address", "nino")
+
+# The policy dataset a council's identifiers are shared as: the fields it classes as
+# direct or quasi-identifiers are the ones identify reads from its sources.
+IDENTIFIERS_DATASET = "identifiers"
+
+
+def identifier_fields(policy: Policy | None = None) -> tuple[str, ...]:
+    """The fields a source's mapping may name as identifiers, and that every record
+    carries (empty where its source has none): those the policy's identifiers dataset
+    classes as direct or quasi-identifiers.
+
+    Without a policy (identify run on its own, like the linkage engine), the fields the
+    link contract compares: resolving persons is a linkage, and that is its interface.
+    """
+    if policy is not None:
+        return tuple(policy.identifying_fields(IDENTIFIERS_DATASET))
+    from evalink.link import CONTRACT_COLUMNS  # lazy: Splink is heavy to import
+
+    return tuple(column for column in CONTRACT_COLUMNS if column != "record_id")
 
 
 class _Strict(BaseModel):
@@ -113,15 +135,18 @@ class Mapping(_Strict):
         return {event.indicator for source in self.sources for event in source.events}
 
 
-def load_mapping(path: Path | str) -> Mapping:
+def load_mapping(path: Path | str, fields: Sequence[str] | None = None) -> Mapping:
+    """The mapping file, checked; its sources may name only these identifier `fields`
+    (`identifier_fields()` when not given)."""
     path = Path(path)
+    fields = identifier_fields() if fields is None else fields
     mapping = load_model(path, Mapping, "mapping")
     for i, source in enumerate(mapping.sources):
-        unknown = sorted(set(source.identifiers) - set(IDENTIFIER_FIELDS))
+        unknown = sorted(set(source.identifiers) - set(fields))
         if unknown:
             raise InputError(
                 f"{path}: sources[{i}].identifiers.{unknown[0]}: not an identifier field "
-                f"(use {', '.join(IDENTIFIER_FIELDS)})"
+                f"(use {', '.join(fields)})"
             )
         for j, spec in enumerate(source.events):
             if (spec.start is None) == (spec.term is None):
@@ -155,7 +180,10 @@ class Ingested:
 QUARANTINE_SCHEMA = {"source": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "reason": pl.Utf8}
 
 
-def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
+def ingest(mapping: Mapping, sources_dir: Path, fields: Sequence[str] | None = None) -> Ingested:
+    """Every source read through the mapping; each record carries the identifier
+    `fields` (`identifier_fields()` when not given), empty where its source has none."""
+    fields = identifier_fields() if fields is None else fields
     records, events, programme, households, quarantine = [], [], [], [], []
     rows_read = {}
     for source in mapping.sources:
@@ -166,7 +194,7 @@ def ingest(mapping: Mapping, sources_dir: Path) -> Ingested:
         frame = frame.with_columns(
             (pl.lit(f"{source.name}:") + pl.col("_source_record_id")).alias("record_key")
         )
-        records.append(_identifiers(source, frame))
+        records.append(_identifiers(source, frame, fields))
         for spec in source.events:
             events.append(_events(source, spec, frame))
         if source.programme is not None:
@@ -311,12 +339,12 @@ def _quarantine(source: SourceSpec, frame: pl.DataFrame) -> tuple[pl.DataFrame, 
     return frame.join(bad.select(pl.col("row").alias("_row")), on="_row", how="anti"), bad
 
 
-def _identifiers(source: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:
+def _identifiers(source: SourceSpec, frame: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
     columns = [
         pl.col(source.identifiers[name]).alias(name)
         if name in source.identifiers
         else pl.lit(None, dtype=pl.Utf8).alias(name)
-        for name in IDENTIFIER_FIELDS
+        for name in fields
     ]
     records = frame.select(
         "record_key",

@@ -17,6 +17,10 @@ from importlib import resources
 
 import polars as pl
 
+# The link contract: the columns each side of a linkage carries, each with its own
+# standardiser below. An interface of the engine, which also runs on its own without a
+# policy; which fields are identifiers is the policy's to say (its field classes), and
+# a stage with a policy asks it, then gives the engine these columns.
 CONTRACT_COLUMNS = ("record_id", "forename", "surname", "dob", "sex", "postcode", "address", "nino")
 
 # Titles that appear in name fields but identify nobody.

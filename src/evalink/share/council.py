@@ -10,6 +10,7 @@ in its store, so no one holding one half can read the other.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from evalink.errors import InputError
-from evalink.identify.sources import IDENTIFIER_FIELDS
 from evalink.records import address_key, most_common
 
 if TYPE_CHECKING:
@@ -47,28 +47,47 @@ def random_references(n: int, prefix: str) -> list[str]:
     return out
 
 
-def person_identifiers(records: pl.DataFrame) -> pl.DataFrame:
-    """One identifiers row per person: each field's most common value across services.
+# Taken together, as one place: never one service's street with another's postcode.
+PLACE_FIELDS = ("address", "postcode")
 
-    Address and postcode are taken together (the most common pair), so a person is
-    never sent with one service's street and another's postcode.
+
+def person_identifiers(records: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """One row per person of the identifier `fields`: each field's most common value
+    across services, address and postcode as the most common pair of the two.
+
+    `records` come from the last identify run; one made with other identifier fields
+    than the policy's now is refused rather than sent with a field missing.
     """
+    missing = [name for name in fields if name not in records.columns]
+    if missing:
+        raise InputError(
+            f"the council's identify records have no field '{missing[0]}' that the policy's "
+            "identifiers dataset names: run `evalink identify` again under this policy"
+        )
     people = records.select("person_key").unique()
-    for column in ("forename", "surname", "dob", "sex", "nino"):
-        people = people.join(most_common(records, column), on="person_key", how="left")
+    paired = set(PLACE_FIELDS) <= set(fields)
+    for column in fields:
+        if not (paired and column in PLACE_FIELDS):
+            people = people.join(most_common(records, column), on="person_key", how="left")
+    if paired:
+        people = people.join(_most_common_place(records), on="person_key", how="left")
+    return people.select("person_key", *fields)
+
+
+def _most_common_place(records: pl.DataFrame) -> pl.DataFrame:
+    """Per person, the address and postcode of the place their records give most often."""
     place = records.with_columns(
         address_key(pl.col("postcode"), pl.col("address")).alias("_place")
     ).filter(pl.col("_place").is_not_null())
     counts = place.group_by("person_key", "_place").agg(
         pl.len().alias("_n"), pl.col("address").first(), pl.col("postcode").first()
     )
-    best = (
+    return (
         counts.sort(["person_key", "_n", "_place"], descending=[False, True, False])
         .group_by("person_key", maintain_order=True)
         .first()
         .select("person_key", "address", "postcode")
     )
-    return people.join(best, on="person_key", how="left").select("person_key", *IDENTIFIER_FIELDS)
 
 
 def area_code(postcode: pl.Expr) -> pl.Expr:
@@ -84,11 +103,14 @@ def cohort_tables(
     persons: pl.DataFrame,
     families: pl.DataFrame,
     local_authority: str,
+    *,
+    identifier_fields: Sequence[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(identifiers, attributes, reference numbers) for every member of a cohort family.
 
     `records`: the vault's identify_records (person_key + identifiers per record);
-    `persons`: person_key, family_key; `families`: the identify_families table.
+    `persons`: person_key, family_key; `families`: the identify_families table;
+    `identifier_fields`: what the policy's identifiers dataset names as identifiers.
     The third table (person_key → reference_number) stays in the council's vault.
     """
     in_cohort = families.filter(pl.col("cohort").is_in(["attached", "eligible_waiting"]))
@@ -107,7 +129,9 @@ def cohort_tables(
     members = members.join(family_refs, on="family_key").with_columns(
         pl.Series("reference_number", random_references(members.height, "R"))
     )
-    ids = person_identifiers(records.join(members.select("person_key"), on="person_key"))
+    ids = person_identifiers(
+        records.join(members.select("person_key"), on="person_key"), identifier_fields
+    )
     identifiers = members.select("person_key", "reference_number").join(ids, on="person_key")
     dob = pl.col("dob").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     attributes = members.join(
@@ -147,7 +171,13 @@ def share(node: Node, to: str = "linker", local_authority: str = "Sandwell") -> 
     records = pl.from_arrow(node.read_dataset("identify_records", purpose="share"))
     persons = pl.from_arrow(node.read_dataset("identify_persons", purpose="share"))
     families = pl.from_arrow(node.read_dataset("identify_families", purpose="share"))
-    identifiers, attributes, references = cohort_tables(records, persons, families, local_authority)
+    identifiers, attributes, references = cohort_tables(
+        records,
+        persons,
+        families,
+        local_authority,
+        identifier_fields=node.policy.identifying_fields("identifiers"),
+    )
     with node.transaction("share"):
         node.write_dataset(
             "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share"
