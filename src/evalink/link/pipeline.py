@@ -9,6 +9,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -89,7 +90,10 @@ def run(
     with_report: bool = False,
     progress: Progress = _silence,
     threads: int | None = None,
+    temp_directory: Path | None = None,
 ) -> LinkResult:
+    """Link `left` to `right`. Inside a node, pass `temp_directory=node.dir / "tmp"`:
+    the engine's spill then stays in the node, encrypted (see `engines.database_api`)."""
     progress("reading inputs")
     left_raw = load_side(left, label="left")
     right_raw = load_side(right, label="right")
@@ -101,7 +105,7 @@ def run(
 
     deterministic = deterministic_pairs(left_std, right_std)
 
-    with engines.database_api(engine, threads=threads) as api:
+    with engines.database_api(engine, threads=threads, temp_directory=temp_directory) as api:
         left_sdf = engines.register(
             api, model.with_model_columns(left_std).to_arrow(), "left_records"
         )
