@@ -167,6 +167,16 @@ def test_through_the_cli_an_allowed_export_says_its_rule_and_purpose(
     assert out.read_text(encoding="utf-8").startswith('"pseudonym"')
 
 
+def test_a_dataset_the_node_does_not_hold_is_one_line(research, out_dir, evalink_cli):
+    result = evalink_cli(
+        *("export", "--node", research, "--dataset", "identifiers"),
+        *("--out", out_dir / "identifiers.csv"),
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == "error: dataset 'identifiers' is not held by node 'research'\n"
+    assert list(out_dir.iterdir()) == []
+
+
 def test_the_list_still_shows_what_the_node_holds(research, evalink_cli):
     result = evalink_cli("export", "--node", research, "--list")
     assert result.exit_code == 0, result.output

@@ -43,6 +43,9 @@ def export_dataset(
     table_format(out)  # a bad extension is refused before anything is read
     parts = node.parts(dataset)
     if not parts:
+        # The node says why it holds none: never held, or destroyed on schedule (when,
+        # under which rule, with which certificate). Nothing is read either way.
+        node.read_dataset(dataset, purpose="export")
         raise InputError(f"dataset '{dataset}' is not held by node '{node.party}'")
     fields = _fields(parts)
     try:
