@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ from typer.testing import CliRunner
 from evalink.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
+# The day the tests stand on unless one says otherwise: inside the programme's own
+# timeline (after the outcome window, before the linker's end-of-2022 destruction).
+# On the real date every package reaching the linker would be due on arrival.
+PROGRAMME_DAY = "2020-06-01"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("EVALINK_TODAY", PROGRAMME_DAY)
 EXAMPLE_POLICY = REPO / "examples" / "troubled-families.yaml"
 
 

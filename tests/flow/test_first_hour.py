@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from evalink import retention
 from evalink.node import Node, deliver
 from tests.flow.conftest import PASSPHRASE, node_state
 
@@ -49,7 +50,7 @@ def test_a_dispatch_to_a_department_not_yet_trusted_sends_to_none(flow, tmp_path
     linker = tmp_path / "linker"
     shutil.copytree(flow / "linker", linker)
     with Node.open(linker, PASSPHRASE) as node:
-        node.destroy_dataset("dispatches", reason="test: a linker that has not dispatched")
+        retention.destroy(node, "dispatches", reason="test: a linker that has not dispatched")
         node._con.execute("DELETE FROM catalog.trusted WHERE party = 'moj'")
     before = node_state(linker)
 
@@ -63,7 +64,7 @@ def _linker_with_outcomes_from(flow: Path, copy: Path, departments: set[str]) ->
     shutil.copytree(flow / "linker", copy)
     with Node.open(copy, PASSPHRASE) as node:
         for department in {"dwp", "moj", "dfe"} - departments:
-            node.destroy_dataset(f"{department}_outcomes", reason="test: not yet returned")
+            retention.destroy(node, f"{department}_outcomes", reason="test: not yet returned")
     return copy
 
 
@@ -129,7 +130,7 @@ def test_an_assembly_refused_by_its_checks_leaves_the_project_name_free(
     assert "research dataset refused" in line and surname not in line
     assert node_state(linker) == before
     with Node.open(linker, PASSPHRASE) as node:
-        node.destroy_part(bad.part_id, reason="test: the council sent a corrected extract")
+        retention.destroy(node, bad.dataset, part_id=bad.part_id, reason="test: the council sent a corrected extract")
     retried = evalink("assemble", "--node", linker, "--project", "p-new")
     assert retried.exit_code == 0, retried.output
 

@@ -9,6 +9,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from evalink import retention
+from evalink.clock import clock_on
 from evalink.errors import EvalinkError, InputError, PolicyViolation
 from evalink.node import Node, WrongPassphrase, connect, init_node
 from evalink.node.store import attach
@@ -113,16 +115,16 @@ def test_destroying_a_dataset_makes_every_copy_unreadable(network, people, tmp_p
         backup = tmp_path / "backup.duckdb"
         shutil.copy(path, backup)
         key = council.keyring.data_key(part.part_id)
-        destruction = council.destroy_dataset("identifiers", reason="retention test")
-        assert destruction.rows == 60 and destruction.keys_destroyed == [part.part_id]
+        (certificate,) = retention.destroy(council, "identifiers", reason="retention test")
         assert not path.exists()
-        with pytest.raises(InputError, match="not held"):
+        with pytest.raises(retention.DatasetDestroyed, match=f"on request.*{certificate}"):
             council.read_dataset("identifiers")
         # The backup copy is ciphertext under a key that exists nowhere any more.
         ring_text = (directory / "keys" / "keyring.json").read_text()
         assert part.part_id not in ring_text
         con = connect()
-        for other in (council.keyring.store_key, council.keyring.vault_key):
+        for other in (council.keyring.store_key, council.keyring.parts_key,
+                      council.keyring.vault_key):
             with pytest.raises(EvalinkError):
                 attach(con, backup, other, "b", read_only=True)
     # (With the key, the backup would still open: the key is the only thing protecting it.)
@@ -174,5 +176,7 @@ def test_parts_due_for_destruction_follow_the_retention_rules(linker_dwp, people
     with network.open("dwp") as dwp:
         dwp.receive()
         (part,) = dwp.parts("identifiers")
-        assert dwp.parts_due(part.received + timedelta(days=29)) == []
-        assert dwp.parts_due(part.received + timedelta(days=30)) == [part]
+    for days, due in ((29, []), (30, [part.part_id])):
+        with Node.open(network.dirs["dwp"], PASSPHRASE, retention=False,
+                       clock=clock_on(part.received + timedelta(days=days))) as dwp:
+            assert [d.part for d in retention.plan(dwp)] == due

@@ -26,11 +26,18 @@ app.add_typer(node_app, name="node")
 __all__ = ["NodeDir", "PassphraseFile", "node_dir", "open_node"]
 
 
-def open_node(directory: Path, passphrase_file: Path | None = None) -> Node:
+def open_node(
+    directory: Path, passphrase_file: Path | None = None, *, retention: bool = True
+) -> Node:
+    """Open a node for a command. What is due for destruction goes first (retention
+    runs at the start of every session) unless `retention` is False, for the commands
+    that only look at what is due."""
     from evalink.node import Node, node_party  # lazy: keeps `evalink --help` fast
 
     node_party(directory)  # a clear error for a wrong directory, before any prompt
-    return Node.open(directory, node_passphrase(passphrase_file), clock=clock())
+    return Node.open(
+        directory, node_passphrase(passphrase_file), clock=clock(), retention=retention
+    )
 
 
 def node_dir(option: Path | None, positional: Path | None) -> Path:

@@ -7,7 +7,7 @@
         table = node.read_dataset("identifiers")        # audited identifier read
         node.write_dataset("links", links)              # one encrypted part, all or nothing
         node.send("dwp", "identifiers", table)          # policy-checked, sealed to dwp
-        node.destroy_dataset("identifiers", reason="…") # crypto-shredding, audited
+        retention.destroy(node, "identifiers", reason="…")  # crypto-shredding, certified
         node.audit.record("export", dataset="links", rows=12)
     deliver("nodes/linker", "nodes/dwp")                # outbox → inbox, no keys needed
 
@@ -16,7 +16,6 @@ See docs/security.md for the threat model and key design.
 
 from evalink.node.keyring import KeyRing, WrongPassphrase
 from evalink.node.node import (
-    Destruction,
     Node,
     Part,
     Received,
@@ -29,7 +28,6 @@ from evalink.node.package import PackageRefused
 from evalink.node.store import attach, connect
 
 __all__ = [
-    "Destruction",
     "KeyRing",
     "Node",
     "PackageRefused",

@@ -1,9 +1,11 @@
 """A node's key ring: one passphrase unlocks everything, nothing is stored in clear.
 
     passphrase ──scrypt──▶ master key
-        master key wraps: store key, vault key, X25519 (encryption) and Ed25519
-                          (signing) private keys, and the node's sealed configuration
-        store key  wraps: the data key of every dataset part in the main store
+        master key wraps: store key, parts key, vault key, X25519 (encryption) and
+                          Ed25519 (signing) private keys, and the node's sealed
+                          configuration
+        store key  encrypts the catalog (names, counts, hashes: no records)
+        parts key  wraps: the data key of every dataset part in the main store
         vault key  wraps: the data key of every dataset part in the identifier vault
 
 Wrapping is AES-256-GCM with the key's name as associated data, so a wrapped key cannot
@@ -11,6 +13,10 @@ be swapped into another slot unnoticed. Each dataset part is its own DuckDB file
 encrypted under its own data key: deleting that one wrapped data key (crypto-shredding)
 makes every copy of the part unreadable — backups of the node's data included, provided
 the key ring itself is held apart from data backups (see docs/security.md).
+
+After a destruction the parts and vault keys are replaced and every remaining data key
+re-wrapped (`rekey`): a destroyed part's wrapped data key, copied out of an older ring,
+then no longer opens under the ring as it is.
 
 The key ring is one JSON file rewritten atomically, so a crash leaves the old or the new
 ring, never half of one.
@@ -117,6 +123,7 @@ class KeyRing:
     document: dict[str, Any]
     master_key: bytes = field(repr=False)
     store_key: bytes = field(repr=False)
+    parts_key: bytes = field(repr=False)
     vault_key: bytes = field(repr=False)
     encryption_key: X25519PrivateKey = field(repr=False)
     signing_key: Ed25519PrivateKey = field(repr=False)
@@ -138,6 +145,7 @@ class KeyRing:
             document={},
             master_key=master,
             store_key=secrets.token_bytes(32),
+            parts_key=secrets.token_bytes(32),
             vault_key=secrets.token_bytes(32),
             encryption_key=X25519PrivateKey.generate(),
             signing_key=Ed25519PrivateKey.generate(),
@@ -150,12 +158,7 @@ class KeyRing:
                 "x25519": b64(raw_public(ring.encryption_key.public_key())),
                 "ed25519": b64(raw_public(ring.signing_key.public_key())),
             },
-            "keys": {
-                "store": wrap(master, ring.store_key, "store-key"),
-                "vault": wrap(master, ring.vault_key, "vault-key"),
-                "x25519": wrap(master, _raw_private(ring.encryption_key), "x25519-private"),
-                "ed25519": wrap(master, _raw_private(ring.signing_key), "ed25519-private"),
-            },
+            "keys": ring._wrapped_keys(master),
             # The node's party and policy fingerprint, sealed so that editing node.json
             # or policy.yaml cannot quietly turn a department into the linker.
             "config": wrap(master, json.dumps(config, sort_keys=True).encode(), "config"),
@@ -187,6 +190,8 @@ class KeyRing:
                 document=document,
                 master_key=master,
                 store_key=store_key,
+                # Rings made before the parts key wrapped store data keys under the store key.
+                parts_key=unwrap(master, keys["parts"], "parts-key") if "parts" in keys else store_key,
                 vault_key=unwrap(master, keys["vault"], "vault-key"),
                 encryption_key=X25519PrivateKey.from_private_bytes(
                     unwrap(master, keys["x25519"], "x25519-private")
@@ -219,17 +224,21 @@ class KeyRing:
         log2n = max(int(self.document["kdf"]["log2n"]), scrypt_log2n())
         master = derive_master_key(new_passphrase, salt, log2n)
         self.document["kdf"] = {"name": "scrypt", "salt": b64(salt), "log2n": log2n, "r": 8, "p": 1}
-        self.document["keys"] = {
-            "store": wrap(master, self.store_key, "store-key"),
-            "vault": wrap(master, self.vault_key, "vault-key"),
-            "x25519": wrap(master, _raw_private(self.encryption_key), "x25519-private"),
-            "ed25519": wrap(master, _raw_private(self.signing_key), "ed25519-private"),
-        }
+        self.document["keys"] = self._wrapped_keys(master)
         self.document["config"] = wrap(
             master, json.dumps(self.config, sort_keys=True).encode(), "config"
         )
         self.master_key = master
         self.save()
+
+    def _wrapped_keys(self, master: bytes) -> dict[str, str]:
+        return {
+            "store": wrap(master, self.store_key, "store-key"),
+            "parts": wrap(master, self.parts_key, "parts-key"),
+            "vault": wrap(master, self.vault_key, "vault-key"),
+            "x25519": wrap(master, _raw_private(self.encryption_key), "x25519-private"),
+            "ed25519": wrap(master, _raw_private(self.signing_key), "ed25519-private"),
+        }
 
     # --- keys -------------------------------------------------------------------------
 
@@ -241,7 +250,7 @@ class KeyRing:
 
     def _kek(self, under: str) -> bytes:
         if under == "store":
-            return self.store_key
+            return self.parts_key
         if under == "vault":
             return self.vault_key
         raise ValueError(f"unknown key-encryption key '{under}'")
@@ -279,6 +288,30 @@ class KeyRing:
         if gone:
             self.save()
         return gone
+
+    def rekey(self) -> None:
+        """Replace the parts and vault keys and re-wrap every data key still held.
+
+        Run after a destruction. The destroyed part's data key is gone from this ring
+        already; re-wrapping means that its wrapped copy in an older ring (a backup, a
+        copy taken before) cannot be unwrapped with the keys this ring holds now. One
+        atomic rewrite of the ring: a crash leaves the old ring or the new, both whole.
+        """
+        data_keys = {key_id: self.data_key(key_id) for key_id in self.document["data_keys"]}
+        self.parts_key = secrets.token_bytes(32)
+        self.vault_key = secrets.token_bytes(32)
+        self.document["data_keys"] = {
+            key_id: {
+                "under": self.document["data_keys"][key_id]["under"],
+                "wrapped": wrap(
+                    self._kek(self.document["data_keys"][key_id]["under"]), key,
+                    f"data-key:{key_id}",
+                ),
+            }
+            for key_id, key in data_keys.items()
+        }
+        self.document["keys"] = self._wrapped_keys(self.master_key)
+        self.save()
 
     def save(self) -> None:
         write_text_atomic(self.path, json.dumps(self.document, indent=1, sort_keys=True) + "\n")

@@ -35,15 +35,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalink.audit import AuditLog, Head, Report, verify_log
 from evalink.audit.log import UNLOCK_FAILED
+from evalink.clock import clock_on, today_from_environment
 from evalink.errors import EvalinkError, InputError, PolicyViolation
 from evalink.files import atomic_output, read_table, write_text_atomic
 from evalink.node import package as pkg
@@ -56,6 +58,8 @@ from evalink.policy.spec import SafeguardKind
 NODE_FORMAT = "evalink-node/1"
 STORE, VAULT = "store", "vault"
 _LOCK_WAIT_SECONDS = 30
+# In a part dated row by row, the column naming each row's retention rule (if any).
+ROW_RULE = "retention_rule"
 
 _CATALOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalog.parts (
@@ -78,7 +82,22 @@ CREATE TABLE IF NOT EXISTS catalog.audit_alarms (found_at TIMESTAMPTZ, problem V
 ALTER TABLE catalog.packages ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR;
 CREATE TABLE IF NOT EXISTS catalog.pending (
     transaction_id VARCHAR PRIMARY KEY, operation VARCHAR NOT NULL, work VARCHAR NOT NULL);
+ALTER TABLE catalog.parts ADD COLUMN IF NOT EXISTS row_destroy_by VARCHAR;
+ALTER TABLE catalog.parts ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE catalog.destroyed ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE catalog.destroyed ADD COLUMN IF NOT EXISTS certificate_id VARCHAR;
+CREATE TABLE IF NOT EXISTS catalog.certificates (
+    certificate_id VARCHAR PRIMARY KEY, part_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL,
+    done DATE NOT NULL, body VARCHAR NOT NULL, signature VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS catalog.package_copies (
+    file VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, dataset VARCHAR, party VARCHAR,
+    since DATE, destroy_by DATE);
 """
+# `row_destroy_by`: the column holding each row's own destroy-by date, for a part whose
+# rows fall due one family at a time (the council's); the part's destroy_by is the
+# earliest of them. `package_copies`: packages this node still holds a file of (its own
+# sent copies, ones it refused) and when that file must go, since a package stays
+# openable with the recipient's long-term key.
 # `pending` holds what a committed transaction still has to do after its commit: move its
 # sealed packages from outbox/.pending/ into the outbox, shred the parts it replaced and
 # write its audit entries. A process killed between the commit and those steps leaves
@@ -87,10 +106,6 @@ PENDING_OUTBOX = ".pending"
 # Notes travel with a package for the recipient's software (e.g. linkage quality):
 # aggregates only, JSON, small.
 _MAX_NOTES_BYTES = 64 * 1024
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -104,18 +119,20 @@ class Part:
     received: date | None
     destroy_by: date | None
     sender: str | None
+    row_destroy_by: str | None = None
+    rule: str | None = None  # the retention rule that sets destroy_by
 
 
 @dataclass(frozen=True)
-class Destruction:
-    """What `destroy_dataset` did: the evidence a destruction certificate needs."""
+class Shred:
+    """A part to destroy when a transaction commits, and why: `rule` and `certificate`
+    (a signed destruction certificate, see evalink.retention) for a destruction on
+    schedule or on request; neither for a part replaced by a newer one."""
 
-    dataset: str
-    parts: list[str]
-    rows: int
-    keys_destroyed: list[str]
-    destroyed_at: datetime
+    part: Part
     reason: str
+    rule: str | None = None
+    certificate: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,9 +154,13 @@ class _Transaction:
     id: str
     operation: str
     parts: list[tuple[Part, str]] = field(default_factory=list)  # part, source
-    replaced: list[tuple[Part, str]] = field(default_factory=list)  # part, reason
+    replaced: list[Shred] = field(default_factory=list)
     packages: list[tuple[Path, Path]] = field(default_factory=list)  # staged, final
     audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # package copies to keep track of (file, kind, dataset, party, destroy_by) and ones
+    # to delete (paths relative to the node)
+    copies: list[tuple[str, str, str, str, date | None]] = field(default_factory=list)
+    drop_copies: list[str] = field(default_factory=list)
 
 
 class _Refused(EvalinkError):
@@ -173,11 +194,12 @@ def node_party(directory: Path) -> str:
 
 def init_node(
     directory: Path | str, *, party: str, policy_path: Path | str, passphrase: str,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """Create a node. Built in a temporary directory beside DIR and renamed into place,
     so a failed init leaves nothing half-made."""
     directory = Path(directory)
+    clock = clock or clock_on(today_from_environment())
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise InputError(f"{directory}: already exists and is not empty")
     policy = _policy_at(Path(policy_path))
@@ -243,7 +265,7 @@ class Node:
 
     def __init__(
         self, directory: Path, policy: Policy, ring: KeyRing, lock: Any,
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime], *, retention: bool = True,
     ) -> None:
         self.dir = directory
         self.policy = policy
@@ -256,21 +278,32 @@ class Node:
         self._con.execute(_CATALOG_SCHEMA)
         self.audit = AuditLog(
             directory / "audit" / "log.jsonl", party=self.party, signing_key=ring.signing_key,
-            effective=clock,
+            effective=clock, personal_fields=policy.personal_fields(),
         )
         self._closed = False
         self._transaction: _Transaction | None = None
         self._check_anchor()
         self._finish_transactions()
         self._recover()
+        if retention:
+            # Before anything else happens in the session: nothing outlives its date
+            # because nobody ran a job.
+            from evalink.retention.run import run as run_retention
+
+            run_retention(self)
 
     # --- session --------------------------------------------------------------------
 
     @classmethod
     def open(
-        cls, directory: Path | str, passphrase: str, *, clock: Callable[[], datetime] = utc_now
+        cls, directory: Path | str, passphrase: str, *,
+        clock: Callable[[], datetime] | None = None, retention: bool = True,
     ) -> Node:
+        """Open a session. `clock`: the day the session acts on (default: EVALINK_TODAY,
+        else the system's). Due parts are destroyed first unless `retention` is False —
+        for commands that only look (`retention status`, `retention run --dry-run`)."""
         directory = Path(directory)
+        clock = clock or clock_on(today_from_environment())
         party = node_party(directory)
         lock = _acquire_lock(directory)
         try:
@@ -296,7 +329,7 @@ class Node:
                     "under an unsealed policy"
                 )
             policy.party(party)
-            return cls(directory, policy, ring, lock, clock)
+            return cls(directory, policy, ring, lock, clock, retention=retention)
         except BaseException:
             _release_lock(lock)
             raise
@@ -439,14 +472,15 @@ class Node:
 
     def parts(self, dataset: str | None = None) -> list[Part]:
         sql = ("SELECT part_id, dataset, location, fields, rows, sha256, received, destroy_by, "
-               "sender FROM catalog.parts")
+               "sender, row_destroy_by, rule FROM catalog.parts")
         params: list[Any] = []
         if dataset is not None:
             sql += " WHERE dataset = ?"
             params.append(dataset)
         rows = self._con.execute(sql + " ORDER BY stored_at, part_id", params).fetchall()
         return [
-            Part(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), r[5], r[6], r[7], r[8])
+            Part(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), r[5], r[6], r[7], r[8], r[9],
+                 r[10])
             for r in rows
         ]
 
@@ -500,9 +534,12 @@ class Node:
         destroy_by: date | None,
         before_commit: Callable[[], None] | None = None,
         package: dict[str, Any] | None = None,
+        row_destroy_by: str | None = None,
+        rule: str | None = None,
     ) -> Part:
         """Write a part's file under a new data key. Not yet committed: until its catalog
-        row is, the file and key are orphans that the next open removes."""
+        row is, the file and key are orphans that the next open removes. With
+        `row_destroy_by`, the part is due when its earliest row is."""
         part_id = secrets.token_hex(8)
         key = self.keyring.new_data_key(part_id, location)
         path = self._part_path(location, part_id)
@@ -517,6 +554,14 @@ class Node:
                 self._con.register("incoming", pa.Table.from_batches([batch]))
                 self._con.execute(f"INSERT INTO {alias}.rows SELECT * FROM incoming")
                 rows += batch.num_rows
+                if row_destroy_by is not None:
+                    dates = batch.column(row_destroy_by)
+                    earliest = pc.min(dates).as_py()
+                    if earliest is not None and (destroy_by is None or earliest < destroy_by):
+                        destroy_by = earliest
+                        if ROW_RULE in batch.schema.names:
+                            at = pc.index(dates, pa.scalar(earliest, dates.type)).as_py()
+                            rule = batch.column(ROW_RULE)[at].as_py()
             self._con.unregister("incoming")
             self._con.execute(f"DETACH {alias}")
             if before_commit is not None:
@@ -530,18 +575,19 @@ class Node:
         return Part(
             part_id, dataset, location, list(batches.schema.names), rows,
             package["sha256"] if package else None, received, destroy_by,
-            package["sender"] if package else None,
+            package["sender"] if package else None, row_destroy_by, rule,
         )
 
     def _insert_part_row(self, part: Part, source: str, package: dict[str, Any] | None) -> None:
         self._con.execute(
             "INSERT INTO catalog.parts (part_id, dataset, location, fields, rows, sha256, "
-            "stored_at, received, destroy_by, package_id, sender, source, notes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "stored_at, received, destroy_by, package_id, sender, source, notes, "
+            "row_destroy_by, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [part.part_id, part.dataset, part.location, json.dumps(part.fields), part.rows,
              part.sha256, self._clock(), part.received, part.destroy_by,
              package["package_id"] if package else None, part.sender, source,
-             json.dumps(package["notes"]) if package and package.get("notes") else None],
+             json.dumps(package["notes"]) if package and package.get("notes") else None,
+             part.row_destroy_by, part.rule],
         )
 
     def _commit_part(self, part: Part, source: str, package: dict[str, Any]) -> None:
@@ -622,10 +668,12 @@ class Node:
                 for s, f in tx.packages
             ],
             "destroy": [
-                {"dataset": p.dataset, "part": p.part_id, "location": p.location,
-                 "rows": p.rows, "reason": reason}
-                for p, reason in tx.replaced
+                {"dataset": s.part.dataset, "part": s.part.part_id, "location": s.part.location,
+                 "rows": s.part.rows, "reason": s.reason, "rule": s.rule,
+                 "certificate": s.certificate["certificate_id"] if s.certificate else None}
+                for s in tx.replaced
             ],
+            "drop_copies": tx.drop_copies,
             "audit": [[action, details] for action, details in tx.audit],
         }
         con = self._con
@@ -634,12 +682,30 @@ class Node:
             for part, source in tx.parts:
                 self._insert_part_row(part, source, None)
             when = self._clock()
-            for part, reason in tx.replaced:
+            for shred in tx.replaced:
+                part = shred.part
+                certificate = shred.certificate
                 con.execute("DELETE FROM catalog.parts WHERE part_id = ?", [part.part_id])
                 con.execute(
-                    "INSERT INTO catalog.destroyed VALUES (?, ?, ?, ?, ?, ?)",
-                    [part.part_id, part.dataset, part.location, part.rows, when, reason],
+                    "INSERT INTO catalog.destroyed (part_id, dataset, location, rows, "
+                    "destroyed_at, reason, rule, certificate_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [part.part_id, part.dataset, part.location, part.rows, when, shred.reason,
+                     shred.rule, certificate["certificate_id"] if certificate else None],
                 )
+                if certificate is not None:
+                    con.execute(
+                        "INSERT INTO catalog.certificates VALUES (?, ?, ?, ?, ?, ?)",
+                        [certificate["certificate_id"], part.part_id, part.dataset,
+                         certificate["done"], json.dumps(certificate["body"], sort_keys=True),
+                         certificate["signature"]],
+                    )
+            for file, kind, dataset, party, destroy_by in tx.copies:
+                con.execute(
+                    "INSERT OR REPLACE INTO catalog.package_copies VALUES (?, ?, ?, ?, ?, ?)",
+                    [file, kind, dataset, party, when.date(), destroy_by],
+                )
+            for file in tx.drop_copies:
+                con.execute("DELETE FROM catalog.package_copies WHERE file = ?", [file])
             con.execute(
                 "INSERT INTO catalog.pending VALUES (?, ?, ?)",
                 [tx.id, tx.operation, json.dumps(work)],
@@ -672,16 +738,30 @@ class Node:
             if (self.dir / staged).exists():
                 os.replace(self.dir / staged, self.dir / final)
         shutil.rmtree(self._staging(transaction_id), ignore_errors=True)
-        destroyed: dict[str, list[dict[str, Any]]] = {}
+        destroyed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
         for item in work["destroy"]:
             self._discard_part(item["location"], item["part"])
-            destroyed.setdefault(item["dataset"], []).append(item)
+            destroyed.setdefault((item["dataset"], item.get("rule")), []).append(item)
+        for file in work.get("drop_copies", []):
+            (self.dir / file).unlink(missing_ok=True)
+            if file.startswith("outbox/"):  # delivered since: moved to outbox/sent/
+                (self.dir / "outbox" / "sent" / file.removeprefix("outbox/")).unlink(
+                    missing_ok=True
+                )
+        certified = [i for i in work["destroy"] if i.get("certificate")]
+        if certified:
+            # Keys of what remains are re-wrapped under fresh keys: a copy of a destroyed
+            # part's wrapped key from before no longer opens under this ring. Repeatable.
+            self.keyring.rekey()
         entries = [tuple(entry) for entry in work["audit"]] + [
             ("destroy", {"dataset": dataset, "parts": [i["part"] for i in items],
                          "rows": sum(i["rows"] for i in items),
                          "keys_destroyed": [i["part"] for i in items],
-                         "reason": items[0]["reason"]})
-            for dataset, items in destroyed.items()
+                         "reason": items[0]["reason"],
+                         **({"rule": rule} if rule else {}),
+                         **({"certificates": [i["certificate"] for i in items]}
+                            if any(i.get("certificate") for i in items) else {})})
+            for (dataset, rule), items in destroyed.items()
         ]
         if not (recovering and self._log_contains(f'"transaction":"{transaction_id}"')):
             for action, details in entries:
@@ -719,27 +799,37 @@ class Node:
         events: dict[str, date] | None = None,
         replace: bool = False,
         source: str = "local",
+        row_destroy_by: str | None = None,
     ) -> Part:
         """Store a table as a new part of `dataset` (all rows or none), with the destroy-by
-        date the policy's retention rules give for `events` (e.g. {'case_closed': d}).
-        With `replace`, earlier parts are destroyed once the new one is committed.
+        date the policy's retention rules give for `events` (e.g. {'receipt': d}: data
+        derived from a receipt is due when the receipt is). With `row_destroy_by`, the
+        named date column gives each row its own date (the council's families, each due
+        seven years after its own case closed) and retention removes rows as they fall
+        due. With `replace`, earlier parts are destroyed once the new one is committed.
         Inside `transaction()`, it takes effect when the transaction commits."""
         reader = data if isinstance(data, pa.RecordBatchReader) else pa.RecordBatchReader.from_batches(
             data.schema, data.to_batches(max_chunksize=65_536)
         )
         fields = list(reader.schema.names)
+        if row_destroy_by is not None and row_destroy_by not in fields:
+            raise InputError(f"dataset '{dataset}' has no column '{row_destroy_by}'")
         location = self._location(dataset, fields, vault)
-        destroy_by = self.policy.destroy_by(self.party, dataset, dict(events or {}))
+        destroy_by, rule = (
+            (None, None) if row_destroy_by is not None
+            else self.policy.destroy_by_rule(self.party, dataset, dict(events or {}))
+        )
         with self.transaction(f"store {dataset}"):
             tx = self._active()
             part = self._write_part(
-                dataset, reader, location, received=None, destroy_by=destroy_by
+                dataset, reader, location, received=None, destroy_by=destroy_by,
+                row_destroy_by=row_destroy_by, rule=rule,
             )
             if replace:
                 reason = f"replaced by part {part.part_id}"
-                already = {old.part_id for old, _ in tx.replaced}
+                already = {shred.part.part_id for shred in tx.replaced}
                 tx.replaced += [
-                    (old, reason) for old in self.parts(dataset) if old.part_id not in already
+                    Shred(old, reason) for old in self.parts(dataset) if old.part_id not in already
                 ]
                 # A part this same transaction wrote earlier is replaced too.
                 for earlier, _ in [x for x in tx.parts if x[0].dataset == dataset]:
@@ -765,6 +855,7 @@ class Node:
             for dataset in datasets:
                 parts = self.parts(dataset)
                 if not parts:
+                    self._refuse_destroyed(dataset)
                     raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
                 selects = []
                 for index, part in enumerate(parts):
@@ -784,50 +875,81 @@ class Node:
         finally:
             con.close()
 
+    def read_part(self, part: Part, *, purpose: str | None = None) -> pa.Table:
+        """One part's rows (retention splits a part whose rows fall due one by one)."""
+        con = connect(self.dir / "tmp")
+        try:
+            attach(con, self._part_path(part.location, part.part_id),
+                   self.keyring.data_key(part.part_id), "one_part", read_only=True)
+            table = con.execute("SELECT * FROM one_part.rows").fetch_arrow_table()
+        finally:
+            con.close()
+        self.audit.record(
+            "identifier-read" if part.location == VAULT else "read", dataset=part.dataset,
+            parts=[part.part_id], rows=part.rows, purpose=purpose,
+        )
+        return table
+
     def read_dataset(self, dataset: str, *, purpose: str | None = None) -> pa.Table:
         with self.query(dataset, purpose=purpose) as con:
             return con.execute(f"SELECT * FROM {_identifier(dataset)}").fetch_arrow_table()
 
-    def parts_due(self, on: date | None = None) -> list[Part]:
-        """Parts whose destroy-by date is on or before `on` (default: today, by the node's
-        clock) — what the retention engine must destroy."""
-        on = on or self.today()
-        return [p for p in self.parts() if p.destroy_by is not None and p.destroy_by <= on]
+    def _refuse_destroyed(self, dataset: str) -> None:
+        """A dataset no longer held because it was destroyed on schedule or on request
+        is refused with when, why and the certificate that proves it."""
+        row = self._con.execute(
+            "SELECT destroyed_at, rule, certificate_id, reason FROM catalog.destroyed "
+            "WHERE dataset = ? AND certificate_id IS NOT NULL "
+            "ORDER BY destroyed_at DESC LIMIT 1",
+            [dataset],
+        ).fetchone()
+        if row is not None:
+            from evalink.retention.errors import DatasetDestroyed
 
-    def destroy_part(self, part_id: str, *, reason: str) -> Destruction:
-        parts = [p for p in self.parts() if p.part_id == part_id]
-        if not parts:
-            raise InputError(f"part '{part_id}' is not held by node '{self.party}'")
-        return self._destroy(parts[0].dataset, parts, reason)
+            raise DatasetDestroyed(dataset, row[0].date(), row[1], row[2], row[3])
 
-    def destroy_dataset(self, dataset: str, *, reason: str) -> Destruction:
-        """Crypto-shred every part of a dataset: its data keys are deleted first (from
-        then on no copy anywhere can be read), then the catalog rows and files."""
-        parts = self.parts(dataset)
-        if not parts:
-            raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
-        return self._destroy(dataset, parts, reason)
+    def destroyed(self) -> list[dict[str, Any]]:
+        """Every part destroyed with a certificate: dataset, part, rows, date, rule,
+        certificate id."""
+        rows = self._con.execute(
+            "SELECT dataset, part_id, rows, destroyed_at, rule, certificate_id, reason "
+            "FROM catalog.destroyed WHERE certificate_id IS NOT NULL ORDER BY destroyed_at, part_id"
+        ).fetchall()
+        keys = ("dataset", "part", "rows", "destroyed_at", "rule", "certificate", "reason")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def _destroy(self, dataset: str, parts: list[Part], reason: str) -> Destruction:
-        ids = [p.part_id for p in parts]
-        keys = self.keyring.destroy_data_keys(ids)
-        when = self._clock()
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
-        for part in parts:
-            con.execute("DELETE FROM catalog.parts WHERE part_id = ?", [part.part_id])
-            con.execute(
-                "INSERT INTO catalog.destroyed VALUES (?, ?, ?, ?, ?, ?)",
-                [part.part_id, part.dataset, part.location, part.rows, when, reason],
-            )
-        con.execute("COMMIT")
-        for part in parts:
-            self._remove_part_files(part.location, part.part_id)
-        rows = sum(p.rows for p in parts)
-        self.audit.record(
-            "destroy", dataset=dataset, parts=ids, rows=rows, keys_destroyed=keys, reason=reason
-        )
-        return Destruction(dataset, ids, rows, keys, when, reason)
+    def shred(self, shred: Shred) -> None:
+        """Destroy a part when the current transaction commits: its catalog row goes and
+        its certificate is stored in the same commit; then its data key and files are
+        destroyed and the key ring re-wrapped (see `_finish`)."""
+        tx = self._active()
+        if any(s.part.part_id == shred.part.part_id for s in tx.replaced):
+            return
+        tx.replaced.append(shred)
+
+    def certificate_rows(self) -> list[tuple[str, str, str, str]]:
+        """(certificate id, dataset, body JSON, signature) of every certificate issued."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3]))
+            for r in self._con.execute(
+                "SELECT certificate_id, dataset, body, signature FROM catalog.certificates "
+                "ORDER BY done, certificate_id"
+            ).fetchall()
+        ]
+
+    def package_copies(self) -> list[dict[str, Any]]:
+        """Package files this node keeps track of (its sent copies, packages it refused
+        unread): file (relative to the node), kind, dataset, party, since, destroy_by."""
+        rows = self._con.execute(
+            "SELECT file, kind, dataset, party, since, destroy_by FROM catalog.package_copies "
+            "ORDER BY file"
+        ).fetchall()
+        keys = ("file", "kind", "dataset", "party", "since", "destroy_by")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def drop_package_copy(self, file: str) -> None:
+        """Delete a package file (relative to the node) when the transaction commits."""
+        self._active().drop_copies.append(file)
 
     def _recover(self) -> None:
         """Finish what a killed process left: orphan part files and keys go, parts whose
@@ -876,12 +998,18 @@ class Node:
         *,
         purpose: str | None = None,
         notes: dict[str, Any] | None = None,
+        keep_until: date | None = None,
     ) -> Path:
         """Check the policy, seal `data` for `to`, write it to the outbox; returns its path.
 
         `notes` (aggregates such as linkage quality, never personal data) travel encrypted
-        in the manifest; the recipient reads them with `package_notes(dataset)`."""
-        notes = _checked_notes(notes)
+        in the manifest; the recipient reads them with `package_notes(dataset)`.
+
+        The sender's copy (outbox, then outbox/sent/ once delivered) opens with the
+        recipient's long-term key, so it must not outlive what it holds: retention
+        deletes it on `keep_until` (what the data was derived from is due then), else on
+        the earlier of the recipient's date for it and this node's own."""
+        notes = _checked_notes(notes, self.policy.personal_fields())
         if isinstance(data, (str, Path)):
             source_name = Path(data).name
             flow_fields = [f for flow in self.policy.flows_from(self.party)
@@ -919,8 +1047,15 @@ class Node:
         stamp = self._clock().strftime("%Y%m%dT%H%M%SZ")
         name = f"{stamp}-{self.party}-to-{to}-{dataset}-{secrets.token_hex(4)}{pkg.SUFFIX}"
         out = self.dir / "outbox" / name
+        today = self.today()
+        dates = [d for d in (
+            keep_until,
+            self.policy.destroy_by(to, dataset, {"receipt": today}),
+            self.policy.destroy_by(self.party, dataset, {"receipt": today}),
+        ) if d is not None]
         with self.transaction(f"send {dataset}"):
             tx = self._active()
+            tx.copies.append((f"outbox/{name}", "sent", dataset, to, min(dates, default=None)))
             staged = self._staging(tx.id) / name
             staged.parent.mkdir(parents=True, exist_ok=True)
             tx.packages.append((staged, out))
@@ -995,15 +1130,21 @@ class Node:
                                           manifest.get("purpose"))
             location = self._location(dataset, fields, None)
             received = self.today()
-            destroy_by = self.policy.destroy_by(self.party, dataset, {"receipt": received})
+            destroy_by, rule = self.policy.destroy_by_rule(self.party, dataset, {"receipt": received})
+            if destroy_by is not None and rule is not None and destroy_by <= received:
+                raise PolicyViolation(
+                    f"{path.name}: '{dataset}' would be due for destruction the day it "
+                    f"arrives (destroy by {destroy_by}, today {received}); not imported",
+                    rule=rule, promises=[p.id for p in self.policy.promises_for(rule)],
+                )
             package_info = {
                 "package_id": manifest["package_id"], "sha256": manifest["sha256"],
                 "sender": sender, "file_sha256": _file_sha256(path),
-                "notes": _checked_notes(manifest.get("notes")),
+                "notes": _checked_notes(manifest.get("notes"), self.policy.personal_fields()),
             }
             part = self._write_part(
                 dataset, opened.reader(), location, received=received, destroy_by=destroy_by,
-                before_commit=opened.finish, package=package_info,
+                before_commit=opened.finish, package=package_info, rule=rule,
             )
             self._commit_part(part, f"package {manifest['package_id']}", package_info)
         except PolicyViolation as violation:
@@ -1101,6 +1242,14 @@ class Node:
         folder.mkdir(parents=True, exist_ok=True)
         if keep:
             os.replace(path, folder / path.name)
+            # Kept unread for the operator, but not for ever: it may hold what this
+            # party's rules say must go (dataset unknown: the rules for everything held).
+            today = self.today()
+            self._con.execute(
+                "INSERT OR REPLACE INTO catalog.package_copies VALUES (?, ?, ?, ?, ?, ?)",
+                [f"inbox/refused/{path.name}", "refused", None, None, today,
+                 self.policy.destroy_by(self.party, "*", {"receipt": today})],
+            )
             return
         try:
             header = dict(pkg.read_header(path).fields)
@@ -1160,7 +1309,7 @@ def deliver(source: Path | str, target: Path | str) -> list[Path]:
     return delivered
 
 
-def _checked_notes(notes: Any) -> dict[str, Any]:
+def _checked_notes(notes: Any, personal_fields: frozenset[str]) -> dict[str, Any]:
     """Notes must be a small JSON object without keys named after identifier fields."""
     if not notes:
         return {}
@@ -1182,14 +1331,12 @@ def _checked_notes(notes: Any) -> dict[str, Any]:
             for inner in value:
                 yield from keys(inner)
 
-    bad = sorted(set(keys(notes)) & _PERSONAL_KEYS)
+    bad = sorted(set(keys(notes)) & personal_fields)
     if bad:
         raise InputError(f"package notes may not carry personal data ({', '.join(bad)})")
     return notes
 
 
-_PERSONAL_KEYS = {"forename", "surname", "name", "dob", "date_of_birth", "nino", "address",
-                  "postcode"}
 _POLICIES: dict[str, Policy] = {}
 
 

@@ -94,14 +94,24 @@ class Policy:
         `events` gives the dates of the events rules count from (e.g. {'receipt': ...});
         rules whose event has not happened yet do not set a date.
         """
-        dates = []
+        return self.destroy_by_rule(party_id, dataset_id, events)[0]
+
+    def destroy_by_rule(
+        self, party_id: str, dataset_id: str, events: dict[str, date]
+    ) -> tuple[date | None, str | None]:
+        """`destroy_by`, and the id of the rule that sets it. A rule counting from an
+        event that has not happened (a case still open) sets no date, unless it also
+        has a fixed date, which is a ceiling."""
+        best: tuple[date | None, str | None] = (None, None)
         for rule in self.retention_rules(party_id, dataset_id):
-            if rule.after is not None and rule.after.value not in events:
-                if rule.destroy_by is not None:
-                    dates.append(rule.destroy_by)
-                continue
-            dates.append(rule.destroy_date(events.get(rule.after.value) if rule.after else None))
-        return min(dates) if dates else None
+            event = rule.after.value if rule.after else None
+            if event is not None and event not in events:
+                day = rule.destroy_by
+            else:
+                day = rule.destroy_date(events.get(event) if event else None)
+            if day is not None and (best[0] is None or day < best[0]):
+                best = (day, rule.id)
+        return best
 
     def disclosure_rules(self, party_id: str = "public") -> DisclosureRules | None:
         return next((d for d in self.document.disclosure if party_id in d.applies_to), None)

@@ -1,6 +1,6 @@
 """What a node holds and when each part must be destroyed, by the policy's rules.
 
-Read-only: this says what is due; it destroys nothing. A part whose rule has not started
+Read-only: this says what is due; `run.py` destroys it. A part whose rule has not started
 counting (a council family whose case has not closed) or that no rule covers is shown
 as such, so nothing held is left out of the picture a data protection officer sees.
 """
@@ -45,6 +45,8 @@ def governing_rule(policy: Policy, party: str, part: Part) -> str | None:
     """The id of the rule that set the part's destroy-by date: the one whose own date
     for this part is that date. With no date, the first rule covering the part (one
     whose event has not happened yet), or None when no rule covers it."""
+    if part.rule is not None:
+        return part.rule
     rules = policy.retention_rules(party, part.dataset)
     events = {"receipt": part.received} if part.received else {}
     for rule in rules:
