@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from evalink.node import Node, init_node
+from evalink.policy import load_policy
 from tests.conftest import EXAMPLE_POLICY, REPO
 from tests.flow.readme import Block, whole_flow
 
@@ -108,6 +109,7 @@ def _identified(tmp_path_factory: pytest.TempPathFactory, small_world: Path) -> 
             REPO / "examples" / "mapping-synth.yaml",
             REPO / "examples" / "rules-troubled-families-2015.yaml",
             date(2015, 3, 31),
+            policy=load_policy(EXAMPLE_POLICY),
         )
         with Node.open(root / "council", PASSPHRASE) as council:
             store_in_node(council, result, date(2015, 3, 31))

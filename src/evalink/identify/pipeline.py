@@ -16,6 +16,14 @@ from evalink.files import atomic_output
 from evalink.identify.cohort import cohort
 from evalink.identify.households import families, persons_from_records
 from evalink.identify.persons import resolve_persons
+from evalink.identify.retention import (
+    DESTROY_BY,
+    IDENTIFIED,
+    dated,
+    family_dates,
+    identification_dates,
+    undated_rows,
+)
 from evalink.identify.rules import evaluate, load_rules
 from evalink.identify.sources import identifier_fields, ingest, load_mapping
 
@@ -173,18 +181,38 @@ NODE_DATASETS = (
 
 
 def store_in_node(node: Node, result: IdentifyResult, as_of: date) -> None:
-    """Keep the run in the council's node, replacing any earlier run, and audit it."""
+    """Keep the run in the council's node, replacing any earlier run, and audit it.
+
+    Every row carries its family's destroy-by date and rule (see retention.py), so
+    each family's records go seven years after its own case closed, apart from every
+    other family's; dates set by an earlier run are kept."""
+    earlier = None
+    if node.parts("identify_persons") and node.parts("identify_families"):
+        earlier = (
+            pl.from_arrow(node.read_dataset("identify_persons", purpose="identify: dates")),
+            pl.from_arrow(node.read_dataset("identify_families", purpose="identify: dates")),
+        )
+    identified = identification_dates(result.persons, as_of, earlier)
+    families_ = result.families.join(identified, on="family_key", how="left").with_columns(
+        pl.col(IDENTIFIED).fill_null(as_of)
+    )
+    dates = family_dates(node.policy, node.party, families_)
+    family_of = result.persons.select("person_key", "family_key").unique("person_key")
+    undated = undated_rows(node.policy, node.party, as_of)
     tables = {
         "identify_records": result.records.drop("record_key"),
         "identify_persons": result.persons,
-        "identify_families": result.families,
+        "identify_families": families_,
         "identify_evidence": result.evidence,
         "identify_quarantine": result.quarantine,
     }
     # One transaction: a run that fails while storing leaves the previous run whole.
     with node.transaction("identify"):
         for name, frame in tables.items():
-            node.write_dataset(name, frame.to_arrow(), replace=True, source="identify")
+            node.write_dataset(
+                name, dated(frame, dates, family_of, undated).to_arrow(), replace=True,
+                source="identify", row_destroy_by=DESTROY_BY,
+            )
         node.record_on_commit("identify", as_of=str(as_of), **result.summary())
 
 

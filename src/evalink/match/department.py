@@ -5,6 +5,11 @@ not even the department's own person id. The identifiers received stay in the
 department's vault until their destroy-by date (30 days after receipt, from the
 policy) and the return package carries the linkage quality figures, so researchers
 know how much to trust a missing record.
+
+Everything the match leaves at the department falls due with the identifiers it came
+from — the record that they were matched, the sender's copy of the outcome package,
+the linkage's spill (inside the node, encrypted, removed after the run) — so a month
+after receipt the department keeps nothing showing who was part of the research.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ def match(
 
     population = Path(population)
     window, outcomes = load_outcomes(outcomes_file, node.policy, node.party)
-    parts = sorted(p.part_id for p in node.parts("identifiers"))
+    received = node.parts("identifiers")
+    parts = sorted(p.part_id for p in received)
     if not parts:
         raise InputError(
             f"node '{node.party}' holds no identifiers to match; run `evalink receive` first"
@@ -67,7 +73,8 @@ def match(
         if name not in left.columns
     ).select(CONTRACT_COLUMNS)
     right = pl.from_arrow(read_table(population / outcomes.persons, all_strings=True))
-    result = link(left.to_arrow(), right.to_arrow(), engine=engine, min_precision=min_precision)
+    result = link(left.to_arrow(), right.to_arrow(), engine=engine, min_precision=min_precision,
+                  temp_directory=node.dir / "tmp")
     matched = result.links.select(
         pl.col("left_id").alias("reference_number"),
         pl.col("right_id").alias("person"),
@@ -94,9 +101,12 @@ def match(
     }
     # The outcomes package and the record that they were returned are one transaction:
     # a match that fails half-way can be run again, and one that completed is refused.
+    first_receipt = min((p.received for p in received if p.received), default=node.today())
+    due = min((p.destroy_by for p in received if p.destroy_by is not None), default=None)
     with node.transaction("match"):
         package = node.send(
-            to, outcomes.dataset, records.to_arrow(), notes={"linkage_quality": quality}
+            to, outcomes.dataset, records.to_arrow(), notes={"linkage_quality": quality},
+            keep_until=due,
         )
         node.write_dataset(
             "matches",
@@ -104,6 +114,7 @@ def match(
                 {"parts": [",".join(parts)], "package": [package.name], "matched": [matched.height]}
             ),
             source="match",
+            events={"receipt": first_receipt},
         )
     return Matched(
         package, outcomes.dataset, identifiers.height, matched.height, records.height, quality

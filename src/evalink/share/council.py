@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from evalink.errors import InputError
+from evalink.identify.retention import DESTROY_BY
+from evalink.node.node import ROW_RULE
 from evalink.records import address_key, most_common
 
 if TYPE_CHECKING:
@@ -149,7 +151,12 @@ def cohort_tables(
         pl.when(pl.col("cohort") == "attached").then(pl.lit("keyworker")).alias("help_received"),
         "keyworker_cost",
     )
-    references = members.select("person_key", "family_key", "reference_number", "family_reference")
+    # The council's own key from person to reference number falls due with the family's
+    # other records (identify dates each family; a table from before has no dates).
+    dates = [c for c in (DESTROY_BY, ROW_RULE) if c in members.columns]
+    references = members.select(
+        "person_key", "family_key", "reference_number", "family_reference", *dates
+    )
     return identifiers.drop("person_key"), attributes, references
 
 
@@ -180,7 +187,8 @@ def share(node: Node, to: str = "linker", local_authority: str = "Sandwell") -> 
     )
     with node.transaction("share"):
         node.write_dataset(
-            "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share"
+            "reference_numbers", references.to_arrow(), vault=True, replace=True, source="share",
+            row_destroy_by=DESTROY_BY if DESTROY_BY in references.columns else None,
         )
         identifiers_path = node.send(to, "identifiers", identifiers.to_arrow())
         attributes_path = node.send(to, "attributes", attributes.to_arrow())
