@@ -1,9 +1,20 @@
-"""The demonstration `make demo` runs: the whole flow of the notice on a synthetic world.
+"""The demonstration `make demo` runs: the whole flow of the notice on a synthetic world,
+on the programme's own timeline.
 
-synth → nodes for every party → identify (council) → share (council → linker) →
-dispatch (linker → departments) → match (departments → linker) → assemble
-(linker → research) → research receives; then each promise the run can check is
-checked, with its evidence.
+    2015-03-31  identify (council), the day before attachments begin
+    2020-06-01  share (council → linker) and dispatch (linker → departments), two months
+                after the outcome window ends (examples/outcomes-synth.yaml)
+    +1 day      departments receive; +3 days: they match and return outcomes
+    +7 days     assemble (linker → research); research receives
+    receipt + 30 days      each department destroys everything of the research
+    the rule's date        the linker and research destroy everything (2022-12-31)
+    7 years after closure  the council destroys each family's records on its own day
+
+Every node is opened on the day its stage happens, and retention runs on every day
+something it holds falls due — as for a node opened daily — so nothing is destroyed a
+day late because the demo skipped that day. Then every promise is checked by
+`evalink.promises`: once while research holds its dataset (what researchers can see)
+and once at the end (what was destroyed), and the two combined, one line a promise.
 """
 
 from __future__ import annotations
@@ -14,50 +25,59 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from evalink.clock import wall_clock
+from evalink.errors import InputError
 from evalink.examples import EXAMPLES
 from evalink.files import write_text_atomic
-from evalink.policy import (
-    Policy,
-    PolicyViolation,
-    load_policy,
-    render_notice,
-    render_ropa,
+from evalink.policy import Policy, load_policy, render_notice, render_ropa
+from evalink.promises import (
+    BROKEN,
+    KEPT,
+    Cohort,
+    PromiseCheck,
+    check_promises,
+    combine,
+    report_line,
 )
+
+if TYPE_CHECKING:
+    from evalink.node import Node
 
 PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research")
 DEPARTMENTS = ("dwp", "moj", "dfe")
 DEMO_PASSPHRASE = "evalink demo passphrase - not for real data"
 AS_OF = date(2015, 3, 31)  # the day before the synthetic programme starts attaching families
+# The departments' records of the outcome window are complete a while after it ends.
+SHARE_AFTER_WINDOW = timedelta(days=62)
+DELIVERY = timedelta(days=1)  # a package reaches the next node the day after it is sent
+MATCHING = timedelta(days=3)  # a department matches a few days after it receives
+ASSEMBLY = timedelta(days=7)  # the linker assembles once every department has answered
 
 
 @dataclass
 class Stage:
+    step: str  # what `run_demo(after=...)` is told: "assemble", "dwp-destroys", ...
     name: str
+    on: date
     rows: int
     seconds: float
     note: str = ""
 
 
 @dataclass
-class PromiseCheck:
-    promise: str
-    ok: bool
-    evidence: str
-
-
-@dataclass
 class DemoRun:
     stages: list[Stage] = field(default_factory=list)
-    checks: list[PromiseCheck] = field(default_factory=list)
+    checks: list[PromiseCheck] = field(default_factory=list)  # one line per promise
+    checkpoints: dict[date, list[PromiseCheck]] = field(default_factory=dict)
     documents: dict[str, Path] = field(default_factory=dict)
+    programme: Programme | None = None
 
     @property
     def ok(self) -> bool:
@@ -79,6 +99,245 @@ def publish_documents(policy: Policy, out: Path) -> dict[str, Path]:
     return written
 
 
+class Calendar:
+    """The day a node's session acts on, moved on by the demo within the session, so
+    retention runs on each day something falls due without unlocking the key ring once
+    a day."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def __call__(self) -> datetime:
+        return datetime.combine(self.day, wall_clock().timetz())
+
+
+@dataclass
+class Destroyed:
+    """What retention did at one node between two of its sessions' days."""
+
+    days: list[date] = field(default_factory=list)
+    certificates: int = 0
+    rows: int = 0
+    package_copies: int = 0
+
+    def note(self) -> str:
+        if not self.days:
+            return "nothing due"
+        span = str(self.days[0]) if len(self.days) == 1 else f"{self.days[0]} to {self.days[-1]}"
+        return (
+            f"{self.rows:,} rows destroyed on {len(self.days)} day(s), {span}; "
+            f"{self.certificates:,} certificates, {self.package_copies} package copies deleted"
+        )
+
+
+class Timeline:
+    """The nodes of the demo, each opened on the day of a stage after catching up on the
+    days in between: on each day a part or package copy fell due, retention ran."""
+
+    def __init__(self, workdir: Path, passphrase: str, start: date) -> None:
+        self.workdir = workdir
+        self.passphrase = passphrase
+        self.visited = dict.fromkeys(PARTIES, start)
+
+    @contextmanager
+    def open(self, party: str, on: date | None) -> Iterator[tuple[Node, Destroyed]]:
+        """The node on day `on`, everything due by then destroyed on its own day. With
+        `on` None: on the last day anything it holds falls due."""
+        from evalink.node import Node
+
+        calendar = Calendar(self.visited[party])
+        with Node.open(
+            self.workdir / party, self.passphrase, clock=calendar, retention=False
+        ) as node:
+            destroyed = catch_up(node, calendar, on)
+            calendar.day = max(calendar.day, on or calendar.day)
+            self.visited[party] = calendar.day
+            yield node, destroyed
+
+
+def catch_up(node: Node, calendar: Calendar, until: date | None) -> Destroyed:
+    """Run retention on each day, up to `until` (None: no limit), on which something the
+    node holds falls due. A part of the council's holds families due on many days: each
+    run leaves the rest in a new part dated by the next of them."""
+    from evalink.retention import run as run_retention
+
+    destroyed = Destroyed()
+    while True:
+        due = sorted(d for d in _due_dates(node) if until is None or d <= until)
+        if not due:
+            return destroyed
+        calendar.day = max(calendar.day, due[0])
+        result = run_retention(node)
+        if not result.certificates and not result.package_copies:
+            return destroyed  # nothing it can destroy: the promise checks say what is left
+        destroyed.days.append(calendar.day)
+        destroyed.certificates += len(result.certificates)
+        destroyed.rows += result.rows_destroyed
+        destroyed.package_copies += len(result.package_copies)
+
+
+def _due_dates(node: Node) -> list[date]:
+    parts = [p.destroy_by for p in node.parts() if p.destroy_by is not None]
+    copies = [c["destroy_by"] for c in node.package_copies() if c["destroy_by"] is not None]
+    return parts + copies
+
+
+def share_date(outcomes_file: Path) -> date:
+    """When the council shares: after the outcome window the departments report on."""
+    from evalink.match.outcomes import OutcomesFile
+    from evalink.yamlfile import load_model
+
+    return load_model(outcomes_file, OutcomesFile, "outcomes").window.to + SHARE_AFTER_WINDOW
+
+
+def fixed_destroy_by(policy: Policy, party: str) -> date:
+    """The fixed date the policy's retention rules set for everything `party` holds."""
+    dates = [
+        r.destroy_by
+        for r in policy.document.retention
+        if party in r.parties and r.after is None and r.destroy_by is not None
+    ]
+    if not dates:
+        raise ValueError(f"policy '{policy.id}' sets no fixed destroy-by date for '{party}'")
+    return min(dates)
+
+
+@dataclass
+class Programme:
+    """The programme's steps on its timeline, each on its day, for the demo to run in
+    order and for tests to stop between: the nodes of `workdir`, the synthetic world in
+    `workdir/world`."""
+
+    policy_file: Path
+    workdir: Path
+    passphrase: str
+    seed: int = 1
+    examples: Path = EXAMPLES
+    cohort: Cohort | None = None  # read after the share, for the last promise check
+
+    def __post_init__(self) -> None:
+        self.policy = load_policy(self.policy_file)
+        self.timeline = Timeline(self.workdir, self.passphrase, AS_OF)
+        self.shared_on = share_date(self.examples / "outcomes-synth.yaml")
+        self.received_on = self.shared_on + DELIVERY
+        self.matched_on = self.received_on + MATCHING
+        self.assembled_on = self.matched_on + ASSEMBLY
+        self.research_on = self.assembled_on + DELIVERY
+        self.ons_date = fixed_destroy_by(self.policy, "linker")
+
+    def synth(self, families: int, population: int) -> int:
+        from evalink.synth import generate
+
+        summary = generate(
+            self.workdir / "world",
+            families=families,
+            population=population,
+            seed=self.seed,
+            force=True,
+        )
+        return sum(summary.rows.values())
+
+    def nodes(self) -> None:
+        from evalink.clock import clock_on
+        from evalink.node import init_node
+
+        for party in PARTIES:
+            _remove_node(self.workdir / party)
+            init_node(
+                self.workdir / party,
+                party=party,
+                policy_path=self.policy_file,
+                passphrase=self.passphrase,
+                clock=clock_on(AS_OF),
+            )
+        keys = self.workdir / "public-keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        for party in PARTIES:
+            with self.timeline.open(party, AS_OF) as (node, _):
+                node.export_public(keys / f"{party}.json")
+        for party in PARTIES:
+            with self.timeline.open(party, AS_OF) as (node, _):
+                for other in PARTIES:
+                    if other != party:
+                        node.trust(keys / f"{other}.json", replace=True)
+
+    def identify(self) -> dict[str, int]:
+        from evalink.identify import identify, store_in_node
+
+        result = identify(
+            self.workdir / "world" / "council" / "sources",
+            self.examples / "mapping-synth.yaml",
+            self.examples / "rules-troubled-families-2015.yaml",
+            AS_OF,
+            policy=self.policy,
+        )
+        with self.timeline.open("council", AS_OF) as (node, _):
+            store_in_node(node, result, AS_OF)
+        return result.summary()
+
+    def share(self) -> Any:
+        from evalink.node import deliver
+        from evalink.promises import read_cohort
+        from evalink.share import share
+
+        with self.timeline.open("council", self.shared_on) as (node, _):
+            shared = share(node)
+            # Kept in memory for the last promise check: by then the council has
+            # destroyed them too, and the check must know what to look for.
+            self.cohort = read_cohort(node, node.policy)
+        deliver(self.workdir / "council", self.workdir / "linker")
+        with self.timeline.open("linker", self.shared_on) as (node, _):
+            node.receive()
+        return shared
+
+    def dispatch(self) -> list[Any]:
+        from evalink.node import deliver
+        from evalink.share import dispatch
+
+        with self.timeline.open("linker", self.shared_on) as (node, _):
+            sent = dispatch(node, list(DEPARTMENTS))
+        for department in DEPARTMENTS:
+            deliver(self.workdir / "linker", self.workdir / department)
+            with self.timeline.open(department, self.received_on) as (node, _):
+                node.receive()
+        return sent
+
+    def match(self, department: str) -> Any:
+        from evalink.match import match
+        from evalink.node import deliver
+
+        with self.timeline.open(department, self.matched_on) as (node, _):
+            matched = match(
+                node,
+                self.workdir / "world" / "departments" / department,
+                self.examples / "outcomes-synth.yaml",
+            )
+        deliver(self.workdir / department, self.workdir / "linker")
+        return matched
+
+    def assemble(self) -> Any:
+        from evalink.assemble import assemble
+        from evalink.node import deliver
+
+        with self.timeline.open("linker", self.matched_on + DELIVERY) as (node, _):
+            node.receive()
+        with self.timeline.open("linker", self.assembled_on) as (node, _):
+            assembled = assemble(node, f"demo-{self.seed}")
+        deliver(self.workdir / "linker", self.workdir / "research")
+        with self.timeline.open("research", self.research_on) as (node, _):
+            node.receive()
+        return assembled
+
+    def destroy_when_due(self, party: str, on: date | None = None) -> tuple[date, Destroyed]:
+        """Open `party` on `on` (None: the last day anything it holds falls due), after
+        retention ran on each day something fell due; the day it stood on and what went."""
+        with self.timeline.open(party, on) as (node, destroyed):
+            return node.today(), destroyed
+
+    def check(self, on: date) -> list[PromiseCheck]:
+        return check_promises(self.workdir, self.passphrase, today=on, cohort=self.cohort)
+
+
 def run_demo(
     policy_file: Path,
     workdir: Path,
@@ -88,245 +347,167 @@ def run_demo(
     population: int = 30_000,
     seed: int = 1,
     examples: Path = EXAMPLES,
+    after: Callable[[Stage], None] | None = None,
+    until: date | None = None,
 ) -> DemoRun:
-    from evalink.node import Node, deliver, init_node
-
-    policy = load_policy(policy_file)
+    """Run the programme on its timeline and check every promise. `until`: stop on that
+    day (at the earliest the day research receives its dataset), nothing after it done.
+    `after` is called with each stage once it is done (a test copies the nodes at the
+    days it needs)."""
     passphrase = os.environ.get("EVALINK_PASSPHRASE") or DEMO_PASSPHRASE
     if "EVALINK_PASSPHRASE" not in os.environ:
         console.print(
             f"passphrase: EVALINK_PASSPHRASE is not set, so the demo uses '{DEMO_PASSPHRASE}'"
         )
-    run = DemoRun()
+    programme = Programme(policy_file, workdir, passphrase, seed, examples)
+    if until is not None and until < programme.research_on:
+        raise InputError(
+            f"--until: {until} is before research receives its dataset "
+            f"({programme.research_on}); the demo runs at least that far"
+        )
+    policy = programme.policy
+    run = DemoRun(programme=programme)
     console.rule(f"evalink demo — policy '{policy.id}' version {policy.version}")
     run.documents = publish_documents(policy, workdir)
 
     @contextmanager
-    def stage(name: str) -> Iterator[Callable[[int, str], None]]:
+    def stage(step: str, name: str, on: date) -> Iterator[Callable[..., None]]:
         started = time.perf_counter()
-        result: dict[str, Any] = {"rows": 0, "note": ""}
+        result: dict[str, Any] = {"rows": 0, "note": "", "on": on}
 
-        def done(rows: int, note: str = "") -> None:
-            result.update(rows=rows, note=note)
+        def done(rows: int, note: str = "", on: date | None = None) -> None:
+            result.update(rows=rows, note=note, on=on or result["on"])
 
         with console.status(name):
             yield done
         seconds = time.perf_counter() - started
-        run.stages.append(Stage(name, result["rows"], seconds, result["note"]))
+        run.stages.append(Stage(step, name, result["on"], result["rows"], seconds, result["note"]))
         console.print(
-            f"[green]✓[/green] {name}: {result['rows']:,} rows in {seconds:.1f} s {result['note']}"
+            f"[green]✓[/green] {result['on']}  {name}: {result['rows']:,} rows in {seconds:.1f} s "
+            f"{result['note']}",
+            highlight=False,
         )
+        if after is not None:
+            after(run.stages[-1])
 
-    def open_node(party: str) -> Node:
-        return Node.open(workdir / party, passphrase)
+    with stage("synth", "synth: a council, three departments and the truth", AS_OF) as done:
+        rows = programme.synth(families, population)
+        done(rows, f"({families:,} families, population {population:,})")
 
-    with stage("synth: a council, three departments and the truth") as done:
-        from evalink.synth import generate
-
-        summary = generate(
-            workdir / "world", families=families, population=population, seed=seed, force=True
-        )
-        done(sum(summary.rows.values()), f"({families:,} families, population {population:,})")
-
-    with stage("nodes: one per party, keys exchanged") as done:
-        for party in PARTIES:
-            _remove_node(workdir / party)
-            init_node(workdir / party, party=party, policy_path=policy_file, passphrase=passphrase)
-        keys = workdir / "public-keys"
-        keys.mkdir(parents=True, exist_ok=True)
-        for party in PARTIES:
-            with open_node(party) as node:
-                node.export_public(keys / f"{party}.json")
-        for party in PARTIES:
-            with open_node(party) as node:
-                for other in PARTIES:
-                    if other != party:
-                        node.trust(keys / f"{other}.json", replace=True)
+    with stage("nodes", "nodes: one per party, keys exchanged", AS_OF) as done:
+        programme.nodes()
         done(len(PARTIES))
 
-    with stage("identify (council)") as done:
-        from evalink.identify import identify, store_in_node
-
-        result = identify(
-            workdir / "world" / "council" / "sources",
-            examples / "mapping-synth.yaml",
-            examples / "rules-troubled-families-2015.yaml",
-            AS_OF,
-        )
-        with open_node("council") as node:
-            store_in_node(node, result, AS_OF)
-        s = result.summary()
+    with stage("identify", "identify (council), before attachments begin", AS_OF) as done:
+        s = programme.identify()
         done(
             s["records"],
-            f"→ {s['eligible']:,} families eligible, {s['attached']:,} attached, {s['eligible_waiting']:,} waiting",
+            f"→ {s['eligible']:,} families eligible, {s['attached']:,} attached, "
+            f"{s['eligible_waiting']:,} waiting",
         )
 
-    with stage("share (council → linker)") as done:
-        from evalink.share import share
-
-        with open_node("council") as node:
-            shared = share(node)
-        deliver(workdir / "council", workdir / "linker")
-        with open_node("linker") as node:
-            node.receive()
+    with stage(
+        "share", "share (council → linker), after the outcome window", programme.shared_on
+    ) as done:
+        shared = programme.share()
         done(
             shared.persons,
             f"persons in {shared.families:,} families, identifiers and attributes apart",
         )
 
-    with stage("dispatch (linker → departments)") as done:
-        from evalink.share import dispatch
-
-        with open_node("linker") as node:
-            sent = dispatch(node, list(DEPARTMENTS))
-        for department in DEPARTMENTS:
-            deliver(workdir / "linker", workdir / department)
-            with open_node(department) as node:
-                node.receive()
-        done(sum(s.rows for s in sent))
+    with stage("dispatch", "dispatch (linker → departments)", programme.shared_on) as done:
+        sent = programme.dispatch()
+        done(sum(s.rows for s in sent), f"received by the departments on {programme.received_on}")
 
     for department in DEPARTMENTS:
-        with stage(f"match ({department} → linker)") as done:
-            from evalink.match import match
-
-            with open_node(department) as node:
-                matched = match(
-                    node,
-                    workdir / "world" / "departments" / department,
-                    examples / "outcomes-synth.yaml",
-                )
-            deliver(workdir / department, workdir / "linker")
+        with stage(
+            f"{department}-matches", f"match ({department} → linker)", programme.matched_on
+        ) as done:
+            matched = programme.match(department)
             done(
                 matched.outcome_rows,
                 f"outcome rows; matched {matched.matched:,}/{matched.identifiers:,}, "
                 f"estimated precision {matched.quality['estimated_precision']:.4f}",
             )
-    with open_node("linker") as node:
-        node.receive()
 
-    with stage("assemble (linker → research)") as done:
-        from evalink.assemble import assemble
-
-        with open_node("linker") as node:
-            assembled = assemble(node, f"demo-{seed}")
-        deliver(workdir / "linker", workdir / "research")
-        with open_node("research") as node:
-            node.receive()
+    with stage(
+        "assemble", "assemble (linker → research), research receives", programme.assembled_on
+    ) as done:
+        assembled = programme.assemble()
         done(
             assembled.rows,
-            f"rows for {assembled.persons:,} pseudonymised persons; {assembled.anonymity.persons_suppressed:,} persons' quasi-identifiers blanked for k={assembled.anonymity.k}",
+            f"rows for {assembled.persons:,} pseudonymised persons; "
+            f"{assembled.anonymity.persons_suppressed:,} persons' quasi-identifiers blanked "
+            f"for k={assembled.anonymity.k}",
         )
 
-    run.checks = check_promises(policy, workdir, passphrase, result.records)
+    held_on = programme.research_on
+    with stage(
+        "checks-while-held", "promise checks while research holds its dataset", held_on
+    ) as done:
+        run.checkpoints[held_on] = programme.check(held_on)
+        done(len(run.checkpoints[held_on]), _tally(run.checkpoints[held_on]))
+
+    # The destruction stages, each up to `until` when given: (step, what, party, the
+    # stage's first day, its last day — None: the last day anything it holds falls due).
+    destruction = [
+        *(
+            (
+                f"{d}-destroys",
+                f"{d} destroys all it holds of the research, a month after receipt",
+                d,
+                programme.received_on,
+                None,
+            )
+            for d in DEPARTMENTS
+        ),
+        *(
+            (
+                f"{p}-destroys",
+                f"{p} destroys all it holds on the rule's date",
+                p,
+                programme.ons_date,
+                programme.ons_date,
+            )
+            for p in ("linker", "research")
+        ),
+        (
+            "council-destroys",
+            "council destroys each family's records seven years after its case closed",
+            "council",
+            programme.ons_date,
+            None,
+        ),
+    ]
+    last = held_on
+    for step, name, party, first, final in destruction:
+        if until is not None and until < first:
+            continue
+        limit = final if until is None else min(final or until, until)
+        with stage(step, name, first) as done:
+            on, destroyed = programme.destroy_when_due(party, limit)
+            on = max(on, first)  # nothing due: the stage's own first day
+            done(destroyed.rows, destroyed.note(), on)
+        last = max(last, on)
+    last = until or last
+    with stage("checks-at-the-end", "promise checks at the end", last) as done:
+        for party in PARTIES:
+            # Every node on the last day, so nothing due by then is left for want of a visit.
+            programme.destroy_when_due(party, last)
+        run.checkpoints[last] = programme.check(last)
+        done(len(run.checkpoints[last]), _tally(run.checkpoints[last]))
+
+    run.checks = combine(run.checkpoints.values())
     _print_summary(console, run)
     return run
 
 
-def check_promises(
-    policy: Policy, workdir: Path, passphrase: str, council_records: pl.DataFrame
-) -> list[PromiseCheck]:
-    """Each promise this run can show kept, with the evidence read from the nodes."""
-    from evalink.assemble.anonymity import small_classes
-    from evalink.assemble.research import QUASI_IDENTIFIERS
-    from evalink.assemble.scan import identifier_values, scan
-    from evalink.node import Node
-
-    identifier_fields = sorted(policy.direct_identifier_fields())
-    checks = []
-    with Node.open(workdir / "linker", passphrase) as linker:
-        in_store = {
-            name: [f for f in parts[0].fields if f in identifier_fields]
-            for name, parts in linker.datasets().items()
-            if parts[0].location == "store"
-        }
-        vaulted = sorted(
-            name for name, parts in linker.datasets().items() if parts[0].location == "vault"
-        )
-        linker_report = linker.verify_audit()
-        linker_destroy = sorted(
-            {
-                str(p.destroy_by)
-                for parts in linker.datasets().values()
-                for p in parts
-                if p.destroy_by
-            }
-        )
-    store_columns = sum(len(v) for v in in_store.values())
-    with Node.open(workdir / "research", passphrase) as research:
-        dataset = pl.from_arrow(research.read_dataset("research_dataset", purpose="demo check"))
-        research_report = research.verify_audit()
-    research_columns = sorted(set(dataset.columns) & set(identifier_fields))
-    hits = scan(dataset, identifier_values(council_records, identifier_fields))
-    checks.append(
-        PromiseCheck(
-            "identifiers-kept-separately",
-            store_columns == 0 and research_columns == [] and "identifiers" in vaulted,
-            f"{store_columns} identifier columns in the linker's main store, {len(research_columns)} in research; "
-            f"identifiers held in the linker's vault ({', '.join(vaulted)})",
-        )
+def _tally(checks: list[PromiseCheck]) -> str:
+    counts = {state: sum(1 for c in checks if c.state == state) for state in (KEPT, BROKEN)}
+    return (
+        f"promises: {counts[KEPT]} kept, {counts[BROKEN]} broken, "
+        f"{len(checks) - counts[KEPT] - counts[BROKEN]} not checked"
     )
-    k = policy.k_anonymity("research")
-    people = dataset.unique(subset=["pseudonym"]).select("pseudonym", *QUASI_IDENTIFIERS)
-    too_small = int(small_classes(people, QUASI_IDENTIFIERS, k).sum())
-    shown = people.filter(~pl.all_horizontal(pl.col(q).is_null() for q in QUASI_IDENTIFIERS))
-    smallest = int(shown.group_by(QUASI_IDENTIFIERS).len()["len"].min() or 0) if shown.height else 0
-    checks.append(
-        PromiseCheck(
-            "unique-reference-number",
-            not hits and too_small == 0,
-            f"research sees {dataset['pseudonym'].n_unique():,} pseudonyms; {len(hits)} of its columns hold any council "
-            f"name, NINO, date of birth or address; smallest group on quasi-identifiers {smallest} (k={k})",
-        )
-    )
-    held_linked = []
-    with Node.open(workdir / "council", passphrase) as council:
-        linked = {d.id for d in policy.document.datasets if d.linked}
-        held_linked = sorted(set(council.datasets()) & linked)
-        council_report = council.verify_audit()
-    try:
-        policy.check_flow("linker", "council", "dwp_outcomes", ["reference_number"])
-        refused = "not refused"
-    except PolicyViolation as refusal:
-        refused = f"refused by rule '{refusal.rule}'"
-    checks.append(
-        PromiseCheck(
-            "no-linked-data-back-to-council",
-            not held_linked and refused.startswith("refused"),
-            f"council holds {len(held_linked)} linked datasets; sending DWP outcomes to it is {refused}",
-        )
-    )
-    department_dates = []
-    reports = {"council": council_report, "linker": linker_report, "research": research_report}
-    for department in DEPARTMENTS:
-        with Node.open(workdir / department, passphrase) as node:
-            for part in node.parts("identifiers"):
-                department_dates.append((part.received, part.destroy_by))
-            reports[department] = node.verify_audit()
-    within_month = all(d and r and (d - r).days <= 31 for r, d in department_dates)
-    checks.append(
-        PromiseCheck(
-            "departments-forget-within-a-month",
-            bool(department_dates) and within_month,
-            f"{len(department_dates)} identifier sets at departments, each to be destroyed "
-            f"{', '.join(sorted({f'{(d - r).days} days' for r, d in department_dates if d and r}))} after receipt",
-        )
-    )
-    checks.append(
-        PromiseCheck(
-            "ons-destroys-by-december-2022",
-            bool(linker_destroy) and all(d <= "2022-12-31" for d in linker_destroy),
-            f"every dataset at the linker carries destroy-by {', '.join(linker_destroy)}",
-        )
-    )
-    checks.append(
-        PromiseCheck(
-            "only-agreed-transfers",
-            all(r.ok for r in reports.values()),
-            "every transfer checked against a flow; audit logs verify at "
-            + ", ".join(f"{p} ({r.entries} entries)" for p, r in reports.items()),
-        )
-    )
-    return checks
 
 
 def _remove_node(directory: Path) -> None:
@@ -338,14 +519,18 @@ def _remove_node(directory: Path) -> None:
 
 def _print_summary(console: Console, run: DemoRun) -> None:
     stages = Table(title="stages")
-    for column, justify in (("stage", "left"), ("rows", "right"), ("seconds", "right")):
+    for column, justify in (
+        ("day", "left"),
+        ("stage", "left"),
+        ("rows", "right"),
+        ("seconds", "right"),
+    ):
         stages.add_column(column, justify=justify)  # type: ignore[arg-type]
     for s in run.stages:
-        stages.add_row(s.name, f"{s.rows:,}", f"{s.seconds:.1f}")
+        stages.add_row(str(s.on), s.name, f"{s.rows:,}", f"{s.seconds:.1f}")
     console.print(stages)
-    console.print("promises checked in this run:")
+    console.print("promises, as checked on the days shown:")
     for check in run.checks:
-        mark = "[green]kept[/green]" if check.ok else "[red]BROKEN[/red]"
-        console.print(f"  {mark} {check.promise}: {check.evidence}", highlight=False)
+        console.print("  " + report_line(check, markup=True), highlight=False)
     for path in run.documents.values():
         console.print(f"wrote {path}", highlight=False)

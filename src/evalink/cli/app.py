@@ -185,6 +185,7 @@ FLOW_ORDER = (
     "export",
     "audit",
     "retention",
+    "promises",
     "link",
     "demo",
 )

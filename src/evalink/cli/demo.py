@@ -1,12 +1,18 @@
-"""`evalink demo`: the whole flow of the notice on a synthetic world."""
+"""`evalink demo`: the whole flow of the notice on a synthetic world, on the programme's
+timeline, ending with every promise checked."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
 
+# `evalink promises` is registered here until evalink/cli/__init__.py imports it beside
+# the other command modules: the demo ends with the same checks.
+from evalink.cli import promises as _promises  # noqa: F401
 from evalink.cli.app import app, console
+from evalink.cli.options import DateOption
 from evalink.examples import example
 
 
@@ -23,13 +29,28 @@ def demo(
     policy_file: Path = typer.Option(
         example("troubled-families.yaml"), "--policy", help="The policy to run under."
     ),
+    until: date | None = DateOption(
+        None,
+        "--until",
+        help="Stop the timeline on this day (at the earliest research's receipt, 2020-06-13 "
+        "with the synthetic examples) and check the promises then.",
+    ),
 ) -> None:
-    """Run everything: synth → nodes → identify → share → dispatch → match → assemble →
-    research receives; then check each promise the run can show kept."""
+    """Run the programme's timeline: synth → nodes → identify (2015) → share, dispatch,
+    match, assemble (2020) → each party's destruction on its rule's dates; print the day
+    of each stage, then every promise kept, BROKEN or not checked, with the evidence.
+    Exit code 1 if any promise is BROKEN. `--today` does not apply: the demo sets its own
+    days."""
     from evalink.demo import run_demo
 
     run = run_demo(
-        policy_file, workdir, console, families=families, population=population, seed=seed
+        policy_file,
+        workdir,
+        console,
+        families=families,
+        population=population,
+        seed=seed,
+        until=until,
     )
     if not run.ok:
         raise typer.Exit(1)

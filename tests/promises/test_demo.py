@@ -1,0 +1,56 @@
+"""`evalink demo` runs the programme on its own timeline, prints the day of each stage
+and ends with every promise of the policy checked (see conftest.py: the run all the
+promise tests copy their nodes from)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from evalink.demo import AS_OF, DEPARTMENTS
+from evalink.policy import load_policy
+from evalink.promises import STATES
+from tests.conftest import EXAMPLE_POLICY
+
+
+def test_each_stage_happens_on_its_day_of_the_programme(snapshots):
+    days = {stage.step: stage.on for stage in snapshots.run.stages}
+    assert days["identify"] == AS_OF == date(2015, 3, 31)
+    # Shared two months after the outcome window (to 2020-03-31) closed.
+    assert days["share"] == days["dispatch"] == date(2020, 6, 1)
+    assert all(days[f"{d}-matches"] == date(2020, 6, 5) for d in DEPARTMENTS)
+    assert days["assemble"] == date(2020, 6, 12)
+    # A month after the departments received on 2020-06-02, on the rule's own dates.
+    assert all(date(2020, 7, 2) <= days[f"{d}-destroys"] <= date(2020, 7, 5) for d in DEPARTMENTS)
+    assert days["linker-destroys"] == days["research-destroys"] == date(2022, 12, 31)
+    assert days["checks-at-the-end"] >= days["council-destroys"]
+    ordered = [stage.on for stage in snapshots.run.stages]
+    assert ordered == sorted(ordered)
+
+
+def test_the_demo_prints_the_day_of_each_stage(snapshots):
+    for stage in snapshots.run.stages:
+        assert f"{stage.on}  {stage.name}" in snapshots.output
+
+
+def test_the_demo_ends_with_every_promise_of_the_policy_and_its_state(snapshots):
+    promises = [p.id for p in load_policy(EXAMPLE_POLICY).document.promises]
+    assert [c.promise for c in snapshots.run.checks] == promises
+    assert {c.state for c in snapshots.run.checks} <= set(STATES)
+    for check in snapshots.run.checks:
+        assert f"{check.state} {check.promise}: " in snapshots.output
+    assert snapshots.run.ok == all(c.state != "BROKEN" for c in snapshots.run.checks)
+
+
+def test_a_promise_checked_on_two_days_shows_the_evidence_of_both(snapshots):
+    (transfers,) = [c for c in snapshots.run.checks if c.promise == "only-agreed-transfers"]
+    held, end = snapshots.run.checkpoints
+    assert f"on {held}: " in transfers.evidence and f"on {end}: " in transfers.evidence
+
+
+def test_a_demo_asked_to_stop_before_research_receives_is_one_line_and_exit_2(
+    tmp_path, evalink, cheap_nodes
+):
+    result = evalink("demo", "--workdir", tmp_path, "--until", "2019-01-01")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --until: 2019-01-01 is before research receives")
+    assert not (tmp_path / "council").exists()

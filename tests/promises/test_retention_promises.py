@@ -1,0 +1,69 @@
+"""Retention promises are reported BROKEN when the data outlives its date, whichever way
+it does: nobody destroyed it, a table was written without a date, a copy was left in a
+file, the destruction came late, or the linker kept its data into 2023."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyarrow as pa
+
+from evalink.promises import BROKEN, NOT_CHECKED
+from tests.promises.conftest import cohort_member
+
+MONTH = "departments-forget-within-a-month"
+ONS = "ons-destroys-by-december-2022"
+
+
+def test_before_the_month_is_out_the_departments_promise_is_not_checked_but_dated(held):
+    report = held.check()
+    assert report[MONTH].state == NOT_CHECKED
+    assert str(held.received_on + timedelta(days=30)) in report[MONTH].evidence
+
+
+def test_a_department_nobody_opened_after_its_month_breaks_the_promise(held):
+    # Nothing ran retention at the departments: they still hold what they received.
+    report = held.check(on=held.received_on + timedelta(days=31))
+    assert report[MONTH].state == BROKEN
+    assert "past their destroy-by date" in report[MONTH].evidence
+    assert "'identifiers'" in report[MONTH].evidence
+
+
+def test_a_department_that_keeps_its_match_table_breaks_the_promise(after_a_month):
+    with after_a_month.node("dwp") as dwp:
+        dwp.write_dataset("matches", pa.table({"reference_number": ["R0"], "record_id": ["1"]}))
+    report = after_a_month.check()
+    assert report[MONTH].state == BROKEN
+    assert "dwp holds 'matches' with no destroy-by date" in report[MONTH].evidence
+
+
+def test_a_cohort_members_identifiers_left_in_a_file_break_the_promise(after_a_month):
+    person = cohort_member(after_a_month)
+    leak = after_a_month.workdir / "moj" / "tmp" / "notes.csv"
+    leak.parent.mkdir(exist_ok=True)
+    leak.write_text(f"surname,nino\n{person['surname']},{person['nino']}\n", encoding="utf-8")
+    report = after_a_month.check()
+    assert report[MONTH].state == BROKEN
+    assert "tmp/notes.csv" in report[MONTH].evidence
+    # The evidence names the file and counts the values; it never shows them.
+    assert person["nino"] not in report[MONTH].evidence
+    assert person["surname"] not in report[MONTH].evidence
+
+
+def test_a_department_that_destroys_ten_days_late_breaks_the_promise(held):
+    late = held.received_on + timedelta(days=40)
+    with held.node("dfe", on=late, retention=True):
+        pass  # opening the node on that day is when retention first ran
+    report = held.check(on=late)
+    assert report[MONTH].state == BROKEN
+    assert re.search(
+        r"dfe: \d+ part\(s\) destroyed after their due date, up to 10 day\(s\) late",
+        report[MONTH].evidence,
+    )
+
+
+def test_the_linker_holding_its_data_into_2023_breaks_the_promise(after_a_month):
+    report = after_a_month.check(on=after_a_month.programme.ons_date + timedelta(days=1))
+    assert report[ONS].state == BROKEN
+    assert "linker holds" in report[ONS].evidence and "research holds" in report[ONS].evidence

@@ -1,0 +1,127 @@
+"""Transfer and identifier promises are reported BROKEN when the nodes show them broken:
+a field sent outside its flow, a package no log mentions, linked data at the council,
+identifiers outside a vault, a research dataset that is not k-anonymous."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from evalink.node import deliver
+from evalink.node import package as pkg
+from evalink.policy import Policy
+from evalink.promises import BROKEN, KEPT
+from tests.promises.conftest import cohort_member
+
+TRANSFERS = "only-agreed-transfers"
+LINKED = "no-linked-data-back-to-council"
+SEPARATE = "identifiers-kept-separately"
+REFERENCE = "unique-reference-number"
+
+
+def test_while_research_holds_its_dataset_the_flow_keeps_these_promises(held):
+    report = held.check()
+    for promise in (TRANSFERS, LINKED, SEPARATE, REFERENCE):
+        assert report[promise].state == KEPT, report[promise].evidence
+    assert "each receive to its send" in report[TRANSFERS].evidence
+    assert "(k=10)" in report[REFERENCE].evidence
+
+
+def test_a_field_sent_outside_its_flow_breaks_only_agreed_transfers(held, monkeypatch):
+    agreed = Policy.check_flow
+
+    def allow_any_field(self, sender, recipient, dataset, fields, purpose=None):
+        return agreed(self, sender, recipient, dataset, ["reference_number"], purpose)
+
+    # The node's own guard is switched off: the check must find what got through.
+    monkeypatch.setattr(Policy, "check_flow", allow_any_field)
+    extra = pa.table({"reference_number": ["R0"], "religion": ["none"]})
+    with held.node("council") as council:
+        council.send("linker", "attributes", extra)
+    deliver(held.workdir / "council", held.workdir / "linker")
+    with held.node("linker") as linker:
+        assert all(r.ok for r in linker.receive())
+    report = held.check()
+    assert report[TRANSFERS].state == BROKEN
+    assert "field(s) religion outside flow 'council-attributes-to-linker'" in (
+        report[TRANSFERS].evidence
+    )
+
+
+def test_a_package_sealed_outside_the_nodes_code_breaks_only_agreed_transfers(held):
+    # Sealed with the department's own keys, but never through `send`: no flow checked it.
+    with held.node("dwp") as dwp:
+        linker = dwp.trusted("linker")
+        assert linker is not None
+        with (held.workdir / "dwp" / "outbox" / "by-hand.evpkg").open("wb") as handle:
+            pkg.seal(
+                handle,
+                pa.table({"reference_number": ["R0"]}),
+                manifest={
+                    "dataset": "dwp_outcomes",
+                    "purpose": "evaluation",
+                    "flow": "x",
+                    "policy_id": dwp.policy.id,
+                    "policy_version": dwp.policy.version,
+                    "policy_fingerprint": dwp.policy.fingerprint,
+                },
+                sender="dwp",
+                signing_key=dwp.keyring.signing_key,
+                recipient="linker",
+                recipient_key=linker.encryption_key(),
+            )
+    report = held.check()
+    assert report[TRANSFERS].state == BROKEN
+    assert "dwp: 1 package file(s) in the outbox with no send in its log" in (
+        report[TRANSFERS].evidence
+    )
+
+
+def test_a_linked_dataset_at_the_council_breaks_the_promise(held):
+    with held.node("council") as council:
+        council.write_dataset(
+            "dwp_outcomes", pa.table({"reference_number": ["R0"], "spell_type": ["JSA"]})
+        )
+    report = held.check()
+    assert report[LINKED].state == BROKEN
+    assert "council holds linked dataset(s) dwp_outcomes" in report[LINKED].evidence
+
+
+def test_identifiers_put_in_the_main_store_break_the_promise(held):
+    person = cohort_member(held)
+    with held.node("linker") as linker:
+        linker.write_dataset("notes", pa.table({"surname": [person["surname"]]}), vault=False)
+    report = held.check()
+    assert report[SEPARATE].state == BROKEN
+    assert "linker: 'notes' holds surname outside the vault" in report[SEPARATE].evidence
+    assert person["surname"] not in report[SEPARATE].evidence
+
+
+def test_an_identifier_under_another_name_in_the_main_store_breaks_the_promise(held):
+    person = cohort_member(held)
+    with held.node("linker") as linker:
+        linker.write_dataset("notes", pa.table({"comment": [f"  {person['nino'].lower()} "]}))
+    report = held.check()
+    assert report[SEPARATE].state == BROKEN
+    assert "'notes' in the main store holds 1 value(s) equal to cohort identifiers (nino)" in (
+        report[SEPARATE].evidence
+    )
+
+
+def test_a_research_dataset_with_a_small_group_breaks_the_reference_number_promise(held):
+    with held.node("research") as research:
+        research.write_dataset(
+            "research_dataset",
+            pa.table(
+                {
+                    "pseudonym": ["P-only-one"],
+                    "year_of_birth": ["1901"],
+                    "sex": ["F"],
+                    "local_authority": ["Sandwell"],
+                    "area_code": ["B69 9"],
+                    "attachment_month": ["2015-04"],
+                }
+            ),
+        )
+    report = held.check()
+    assert report[REFERENCE].state == BROKEN
+    assert "1 person(s) in 1 group(s) smaller than k=10" in report[REFERENCE].evidence
