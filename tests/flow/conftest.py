@@ -16,7 +16,7 @@ import pytest
 from evalink.node import Node, init_node
 from evalink.policy import load_policy
 from tests.conftest import EXAMPLE_POLICY, REPO
-from tests.flow.readme import Block, whole_flow
+from tests.flow.readme import CLOCK_HEADING, Block, whole_flow
 
 PASSPHRASE = "synthetic test passphrase"
 CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
@@ -173,5 +173,25 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
             snapshot = work / "snapshots" / str(index)
             if (work / "nodes").is_dir():
                 shutil.copytree(work / "nodes", snapshot, symlinks=True)
+            snapshots.append(snapshot)
+    return ReadmeRun(work, block, outputs, snapshots)
+
+
+@pytest.fixture(scope="session")
+def clock_run(readme_run: ReadmeRun, tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
+    """The README's "On the programme's clock" block, run after its whole flow on a copy
+    of the nodes that flow left, with a copy of every node after each command."""
+    block = whole_flow(heading=CLOCK_HEADING)
+    work = tmp_path_factory.mktemp("clock")
+    shutil.copytree(readme_run.snapshots[-1], work / "nodes", symlinks=True)
+    outputs, snapshots = [], []
+    with environment({**readme_run.block.environment, **block.environment,
+                      "EVALINK_SCRYPT_LOG2N": "10"}), working_directory(work):
+        for index, argv in enumerate(block.commands):
+            result = run_command(argv)
+            outputs.append(result.output)
+            assert result.exit_code == 0, f"README clock command {index} `evalink {' '.join(argv)}`:\n{result.output}"
+            snapshot = work / "snapshots" / str(index)
+            shutil.copytree(work / "nodes", snapshot, symlinks=True)
             snapshots.append(snapshot)
     return ReadmeRun(work, block, outputs, snapshots)

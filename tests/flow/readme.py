@@ -15,6 +15,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADING = "## The whole flow"
+CLOCK_HEADING = "## On the programme's clock"
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,14 @@ class Block:
     commands: list[list[str]]  # argv after `evalink`
 
 
-def whole_flow(readme: Path = README) -> Block:
+def whole_flow(readme: Path = README, heading: str = HEADING) -> Block:
+    """The commands of the first sh block under `heading`: the whole flow, or (with
+    CLOCK_HEADING) what the programme's clock does to the nodes afterwards."""
     text = readme.read_text(encoding="utf-8")
-    section = text[text.index(HEADING):]
+    section = text[text.index(heading):]
     match = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
     if match is None:
-        raise AssertionError(f"{readme}: no ```sh block under '{HEADING}'")
+        raise AssertionError(f"{readme}: no ```sh block under '{heading}'")
     environment: dict[str, str] = {}
     commands: list[list[str]] = []
     for line in match.group(1).replace("\\\n", " ").splitlines():
