@@ -56,7 +56,8 @@ def identify(
         if node.party != "council":
             raise InputError(f"{node_dir}: identify runs at the council's node, not '{node.party}'")
         with spinner("identify") as phase:
-            result = run_identify(sources, mapping, rules, day, progress=phase, policy=node.policy)
+            result = run_identify(sources, mapping, rules, day, progress=phase, policy=node.policy,
+                                  temp_directory=node.dir / "tmp")
             phase("storing in the council node")
             store_in_node(node, result, day)
     if out is not None:

@@ -7,10 +7,12 @@ records are one person.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 
-def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
+def resolve_persons(records: pl.DataFrame, temp_directory: Path | None = None) -> pl.DataFrame:
     """record_key → person_key for every record.
 
     Person keys are sequence numbers in the order of each person's first record key:
@@ -29,7 +31,7 @@ def resolve_persons(records: pl.DataFrame) -> pl.DataFrame:
             if column != "record_id"
         ),
     )
-    clusters = dedupe(table).clusters.select(
+    clusters = dedupe(table, temp_directory=temp_directory).clusters.select(
         pl.col("record_id").alias("record_key"), pl.col("cluster_id").cast(pl.Utf8)
     )
     clusters = (

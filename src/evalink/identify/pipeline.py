@@ -75,11 +75,13 @@ def identify(
     *,
     progress: Progress | None = None,
     policy: Policy | None = None,
+    temp_directory: Path | None = None,
 ) -> IdentifyResult:
     """Run identification on a council's extracts. Pure: reads files, returns tables.
 
     The identifiers read are the ones `policy` names for its identifiers dataset
-    (`identifier_fields`); give the council node's policy whenever there is one.
+    (`identifier_fields`); give the council node's policy whenever there is one, and
+    its tmp/ as `temp_directory` (linkage spill then stays in the node, encrypted).
     """
     step = progress or (lambda _: None)
     seconds: dict[str, float] = {}
@@ -103,7 +105,7 @@ def identify(
     done("read")
 
     step("resolving persons")
-    person_of = resolve_persons(ingested.records)
+    person_of = resolve_persons(ingested.records, temp_directory)
     records = ingested.records.join(person_of, on="record_key", how="left")
     done("resolve")
 

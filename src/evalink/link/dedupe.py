@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -51,7 +52,10 @@ def dedupe(
     engine: str = "duckdb",
     threshold: float = DEFAULT_THRESHOLD,
     threads: int | None = None,
+    temp_directory: Path | None = None,
 ) -> DedupeResult:
+    """Group records of the same person. Inside a node, pass `temp_directory=node.dir /
+    "tmp"` so the engine's spill stays in the node, encrypted."""
     raw = load_side(records, label="records")
     # One row per distinct identifier copy; every record points at its copy.
     identities = (
@@ -65,7 +69,7 @@ def dedupe(
     ).select("record_id", "identity")
     std, _ = standardise.standardise(identities.select(CONTRACT_COLUMNS))
 
-    with engines.database_api(engine, threads=threads) as api:
+    with engines.database_api(engine, threads=threads, temp_directory=temp_directory) as api:
         from splink import Linker
 
         sdf = engines.register(api, model.with_model_columns(std).to_arrow(), "records")
