@@ -1,7 +1,8 @@
 """A small flow run on the programme's timeline once per session, copied at the days
 the promise tests stand on: while everyone holds the data, after the departments'
 month, and at the end. A test copies the workdir it needs, breaks one promise on
-purpose and checks that the report says so."""
+purpose and checks that the report says so. The demo's own run (`demo`) is separate:
+its tests read what it printed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from rich.console import Console
 
 from evalink.clock import clock_on
-from evalink.demo import DemoRun, Programme, Stage, run_demo
+from evalink.demo import DEPARTMENTS, PARTIES, DemoRun, Programme, run_demo
 from evalink.node import Node
 from evalink.promises import Cohort, PromiseCheck, check_promises, read_cohort
 from tests.conftest import EXAMPLE_POLICY
@@ -54,50 +55,89 @@ class Flow:
 
 
 @dataclass
-class Snapshots:
-    held: Path  # research has received its dataset; nothing is due yet
-    month: Path  # every department has destroyed what it held, on its day
-    end: Path  # the linker, research and council have destroyed theirs too
-    run: DemoRun
-    output: str  # what the demo printed
+class Timeline:
+    """The flow's nodes on the days the tests stand on, each copied once per session:
+    built as far as the tests of a run need and no further (a module run alone pays
+    only for its own days)."""
+
+    root: Path
+    programme: Programme
+    copies: dict[str, Path]
+    last_day: date | None = None
 
     @property
-    def programme(self) -> Programme:
-        assert self.run.programme is not None
-        return self.run.programme
+    def work(self) -> Path:
+        return self.programme.workdir
 
-    @property
-    def last_day(self) -> date:
-        return self.run.stages[-1].on
+    def held(self) -> Path:
+        """Research has received its dataset; nothing is due yet."""
+        if "held" not in self.copies:
+            with environment(CHEAP):
+                p = self.programme
+                p.synth(families=150, population=4000)
+                p.nodes()
+                p.identify()
+                p.share()
+                p.dispatch()
+                for department in DEPARTMENTS:
+                    p.match(department)
+                p.assemble()
+            self.copies["held"] = _copy(self.work, self.root / "held")
+        return self.copies["held"]
 
+    def month(self) -> Path:
+        """Every department has destroyed what it held, on its day."""
+        if "month" not in self.copies:
+            self.held()
+            with environment(CHEAP):
+                for department in DEPARTMENTS:
+                    self.programme.destroy_when_due(department)
+            self.copies["month"] = _copy(self.work, self.root / "month")
+        return self.copies["month"]
 
-# The demo's stages after which the tests copy the nodes.
-COPIED_AFTER = {"assemble": "held", "dfe-destroys": "month", "checks-at-the-end": "end"}
+    def end(self) -> Path:
+        """The linker and research on their rule's date, the council on each family's."""
+        if "end" not in self.copies:
+            self.month()
+            p = self.programme
+            with environment(CHEAP):
+                p.destroy_when_due("linker", p.ons_date)
+                p.destroy_when_due("research", p.ons_date)
+                last, _ = p.destroy_when_due("council")
+                self.last_day = max(last, p.ons_date)
+                for party in PARTIES:
+                    p.destroy_when_due(party, self.last_day)
+            self.copies["end"] = _copy(self.work, self.root / "end")
+        return self.copies["end"]
 
 
 @pytest.fixture(scope="session")
-def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
-    """`evalink demo`'s run on a small world, with copies of its nodes on three days."""
+def timeline(tmp_path_factory: pytest.TempPathFactory) -> Timeline:
     root = tmp_path_factory.mktemp("promises")
-    work = root / "work"
-    work.mkdir()
+    programme = Programme(EXAMPLE_POLICY, root / "work", PASSPHRASE, seed=5)
+    return Timeline(root, programme, {})
 
-    def copy(stage: Stage) -> None:
-        if stage.step in COPIED_AFTER:
-            _copy(work, root / COPIED_AFTER[stage.step])
 
+@dataclass
+class DemoOutput:
+    run: DemoRun
+    printed: str
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutput:
+    """`evalink demo`'s whole run on a small world, and what it printed."""
     printed = io.StringIO()
     with environment(CHEAP):
         run = run_demo(
             EXAMPLE_POLICY,
-            work,
+            tmp_path_factory.mktemp("demo"),
             Console(file=printed, width=200),
             families=150,
             population=4000,
             seed=5,
-            after=copy,
         )
-    return Snapshots(root / "held", root / "month", root / "end", run, printed.getvalue())
+    return DemoOutput(run, printed.getvalue())
 
 
 def _copy(work: Path, to: Path) -> Path:
@@ -106,34 +146,34 @@ def _copy(work: Path, to: Path) -> Path:
 
 
 @contextmanager
-def _flow(source: Path, tmp_path: Path, day: date, programme: Programme) -> Iterator[Flow]:
+def _flow(source: Path, tmp_path: Path, day: date, timeline: Timeline) -> Iterator[Flow]:
     copy = tmp_path / "workdir"
     shutil.copytree(source, copy, symlinks=True)
-    yield Flow(copy, day, programme)
+    yield Flow(copy, day, timeline.programme)
 
 
 @pytest.fixture
-def held(snapshots: Snapshots, tmp_path: Path, env: None) -> Iterator[Flow]:
+def held(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
     """The day research received its dataset."""
-    with _flow(
-        snapshots.held, tmp_path, snapshots.programme.research_on, snapshots.programme
-    ) as flow:
+    with _flow(timeline.held(), tmp_path, timeline.programme.research_on, timeline) as flow:
         yield flow
 
 
 @pytest.fixture
-def after_a_month(snapshots: Snapshots, tmp_path: Path, env: None) -> Iterator[Flow]:
-    """The day after the last department's month ended, every department having
-    destroyed what it held on its day."""
-    day = snapshots.programme.received_on + timedelta(days=31)
-    with _flow(snapshots.month, tmp_path, day, snapshots.programme) as flow:
+def after_a_month(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
+    """The day after the departments' month ended, each having destroyed what it held
+    on its day."""
+    day = timeline.programme.received_on + timedelta(days=31)
+    with _flow(timeline.month(), tmp_path, day, timeline) as flow:
         yield flow
 
 
 @pytest.fixture
-def at_the_end(snapshots: Snapshots, tmp_path: Path, env: None) -> Iterator[Flow]:
+def at_the_end(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
     """The last day anything fell due, everything destroyed on its own day."""
-    with _flow(snapshots.end, tmp_path, snapshots.last_day, snapshots.programme) as flow:
+    source = timeline.end()
+    assert timeline.last_day is not None
+    with _flow(source, tmp_path, timeline.last_day, timeline) as flow:
         yield flow
 
 

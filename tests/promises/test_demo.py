@@ -12,8 +12,8 @@ from evalink.promises import STATES
 from tests.conftest import EXAMPLE_POLICY
 
 
-def test_each_stage_happens_on_its_day_of_the_programme(snapshots):
-    days = {stage.step: stage.on for stage in snapshots.run.stages}
+def test_each_stage_happens_on_its_day_of_the_programme(demo):
+    days = {stage.step: stage.on for stage in demo.run.stages}
     assert days["identify"] == AS_OF == date(2015, 3, 31)
     # Shared two months after the outcome window (to 2020-03-31) closed.
     assert days["share"] == days["dispatch"] == date(2020, 6, 1)
@@ -23,27 +23,27 @@ def test_each_stage_happens_on_its_day_of_the_programme(snapshots):
     assert all(date(2020, 7, 2) <= days[f"{d}-destroys"] <= date(2020, 7, 5) for d in DEPARTMENTS)
     assert days["linker-destroys"] == days["research-destroys"] == date(2022, 12, 31)
     assert days["checks-at-the-end"] >= days["council-destroys"]
-    ordered = [stage.on for stage in snapshots.run.stages]
+    ordered = [stage.on for stage in demo.run.stages]
     assert ordered == sorted(ordered)
 
 
-def test_the_demo_prints_the_day_of_each_stage(snapshots):
-    for stage in snapshots.run.stages:
-        assert f"{stage.on}  {stage.name}" in snapshots.output
+def test_the_demo_prints_the_day_of_each_stage(demo):
+    for stage in demo.run.stages:
+        assert f"{stage.on}  {stage.name}" in demo.printed
 
 
-def test_the_demo_ends_with_every_promise_of_the_policy_and_its_state(snapshots):
+def test_the_demo_ends_with_every_promise_of_the_policy_and_its_state(demo):
     promises = [p.id for p in load_policy(EXAMPLE_POLICY).document.promises]
-    assert [c.promise for c in snapshots.run.checks] == promises
-    assert {c.state for c in snapshots.run.checks} <= set(STATES)
-    for check in snapshots.run.checks:
-        assert f"{check.state} {check.promise}: " in snapshots.output
-    assert snapshots.run.ok == all(c.state != "BROKEN" for c in snapshots.run.checks)
+    assert [c.promise for c in demo.run.checks] == promises
+    assert {c.state for c in demo.run.checks} <= set(STATES)
+    for check in demo.run.checks:
+        assert f"{check.state} {check.promise}: " in demo.printed
+    assert demo.run.ok == all(c.state != "BROKEN" for c in demo.run.checks)
 
 
-def test_a_promise_checked_on_two_days_shows_the_evidence_of_both(snapshots):
-    (transfers,) = [c for c in snapshots.run.checks if c.promise == "only-agreed-transfers"]
-    held, end = snapshots.run.checkpoints
+def test_a_promise_checked_on_two_days_shows_the_evidence_of_both(demo):
+    (transfers,) = [c for c in demo.run.checks if c.promise == "only-agreed-transfers"]
+    held, end = demo.run.checkpoints
     assert f"on {held}: " in transfers.evidence and f"on {end}: " in transfers.evidence
 
 

@@ -173,7 +173,8 @@ def _unique_references(cohort: Cohort | None) -> list[Finding]:
         ]
     return [
         checked(
-            f"{per_person.height:,} reference numbers held by {cohort.party}, one per person, none repeated"
+            f"{per_person.height:,} reference numbers given by {cohort.party} (as it held them on "
+            f"{cohort.read_on}), one per person, none repeated"
         )
     ]
 

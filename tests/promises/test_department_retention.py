@@ -1,6 +1,6 @@
-"""Retention promises are reported BROKEN when the data outlives its date, whichever way
-it does: nobody destroyed it, a table was written without a date, a copy was left in a
-file, the destruction came late, or the linker kept its data into 2023."""
+"""The departments' promise is reported BROKEN when what they received outlives its
+month, whichever way: nobody destroyed it, a table was written without a date, a copy
+was left in a file, or the destruction came late."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from datetime import timedelta
 
 import pyarrow as pa
 
-from evalink.promises import BROKEN, NOT_CHECKED
+from evalink.promises import BROKEN
 from tests.promises.conftest import cohort_member
 
 MONTH = "departments-forget-within-a-month"
 ONS = "ons-destroys-by-december-2022"
-
-
-def test_before_the_month_is_out_the_departments_promise_is_not_checked_but_dated(held):
-    report = held.check()
-    assert report[MONTH].state == NOT_CHECKED
-    assert str(held.received_on + timedelta(days=30)) in report[MONTH].evidence
 
 
 def test_a_department_nobody_opened_after_its_month_breaks_the_promise(held):
@@ -61,9 +55,3 @@ def test_a_department_that_destroys_ten_days_late_breaks_the_promise(held):
         r"dfe: \d+ part\(s\) destroyed after their due date, up to 10 day\(s\) late",
         report[MONTH].evidence,
     )
-
-
-def test_the_linker_holding_its_data_into_2023_breaks_the_promise(after_a_month):
-    report = after_a_month.check(on=after_a_month.programme.ons_date + timedelta(days=1))
-    assert report[ONS].state == BROKEN
-    assert "linker holds" in report[ONS].evidence and "research holds" in report[ONS].evidence
