@@ -41,6 +41,8 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in CHEAP.items():
         monkeypatch.setenv(key, value)
+    # Tests that go on from the demo's nodes go on from the day it stopped.
+    monkeypatch.setenv("EVALINK_TODAY", FLOW_UNTIL)
 
 
 def node_state(directory: Path) -> dict[str, object]:
@@ -67,9 +69,13 @@ def node_state(directory: Path) -> dict[str, object]:
             "files": files}
 
 
+FLOW_UNTIL = "2020-06-13"  # the demo's day research receives its dataset
+
+
 @pytest.fixture(scope="session")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole flow as `evalink demo` runs it, on a small world. Tests that change a
+    """The whole flow as `evalink demo` runs it, on a small world, stopped the day
+    research receives its dataset (before any destruction is due). Tests that change a
     node copy it first."""
     from typer.testing import CliRunner
 
@@ -80,7 +86,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = CliRunner().invoke(
             app,
             ["demo", "--workdir", str(work), "--families", "150", "--population", "4000",
-             "--seed", "5", "--policy", str(EXAMPLE_POLICY)],
+             "--seed", "5", "--policy", str(EXAMPLE_POLICY), "--until", FLOW_UNTIL],
         )
     assert result.exit_code == 0, result.output
     assert "BROKEN" not in result.output
