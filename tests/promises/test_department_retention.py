@@ -39,8 +39,10 @@ def test_a_cohort_members_identifiers_left_in_a_file_break_the_promise(after_a_m
     leak.write_text(f"surname,nino\n{person['surname']},{person['nino']}\n", encoding="utf-8")
     report = after_a_month.check()
     assert report[MONTH].state == BROKEN
-    assert "tmp/notes.csv" in report[MONTH].evidence
-    # The evidence names the file and counts the values; it never shows them.
+    assert "in 1 file(s) under 'tmp/'" in report[MONTH].evidence
+    # The evidence names the folder and counts the values; never the values, nor the
+    # file's own name, which whoever left it chose.
+    assert "notes.csv" not in report[MONTH].evidence
     assert person["nino"] not in report[MONTH].evidence
     assert person["surname"] not in report[MONTH].evidence
 

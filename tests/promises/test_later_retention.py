@@ -51,7 +51,7 @@ def test_a_destroyed_familys_identifier_left_at_the_council_breaks_the_promise(a
     report = after_a_month.check(on=day)
     assert report[SEVEN_YEARS].state == BROKEN
     assert (
-        "1 value(s) of 'nino' of persons whose records must be gone, in 1 file(s) ('tmp/kept.txt')"
+        "1 value(s) of 'nino' of persons whose records must be gone, in 1 file(s) under 'tmp/'"
         in (report[SEVEN_YEARS].evidence)
     )
 

@@ -58,8 +58,8 @@ NOT_CHECKABLE = {
         "against the disclosure rules"
     ),
     "kept-strictly-confidential": (
-        "confidentiality is wider than what nodes record; its parts that are are checked "
-        "under identifiers-kept-separately and only-agreed-transfers"
+        "confidentiality is wider than what nodes record; the parts of it they do record "
+        "are checked under identifiers-kept-separately and only-agreed-transfers"
     ),
 }
 NO_CHECK = "no check in evalink reads this promise from what the nodes hold or log"

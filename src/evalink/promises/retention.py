@@ -22,6 +22,7 @@ longer held, less any value a person still held shares with them.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import PurePath
 
 import polars as pl
 
@@ -219,7 +220,7 @@ def _scans(
                 broken(
                     f"{node.party}: {found['value'].n_unique():,} value(s) of {_names(found['field'])} "
                     f"of persons whose records must be gone, in {found['file'].n_unique()} file(s) "
-                    f"({_names(found['file'])})"
+                    f"under {_names(_folder(f) for f in found['file'])}"
                 )
             )
         elif not any(f.broken for f in findings):
@@ -232,6 +233,13 @@ def _scans(
                 )
             )
     return findings
+
+
+def _folder(file: str) -> str:
+    """The folder of a file in the node: where to look. Not the file's own name, which
+    whoever left it there chose and could be anyone's."""
+    parent = str(PurePath(file).parent)
+    return "the node's top folder" if parent == "." else parent + "/"
 
 
 def _datasets_read(node: NodeEvidence) -> str:
