@@ -270,6 +270,7 @@ class Programme:
             self.examples / "rules-troubled-families-2015.yaml",
             AS_OF,
             policy=self.policy,
+            temp_directory=self.workdir / "council" / "tmp",  # spill stays in the node
         )
         with self.timeline.open("council", AS_OF) as (node, _):
             store_in_node(node, result, AS_OF)

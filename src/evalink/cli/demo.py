@@ -8,9 +8,6 @@ from pathlib import Path
 
 import typer
 
-# `evalink promises` is registered here until evalink/cli/__init__.py imports it beside
-# the other command modules: the demo ends with the same checks.
-from evalink.cli import promises as _promises  # noqa: F401
 from evalink.cli.app import app, console
 from evalink.cli.options import DateOption
 from evalink.examples import example

@@ -107,13 +107,14 @@ class Datasets:
     def query(self, *datasets: str, purpose: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only DuckDB connection where each named dataset is a view (the union of
         its parts). Reading from the vault is logged as an identifier read."""
+        held = {dataset: self.parts(dataset) for dataset in datasets}
+        for dataset, parts in held.items():  # refused before paying for a connection
+            if not parts:
+                self._refuse_destroyed(dataset)
+                raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
         con = connect(self.dir / "tmp")
         try:
-            for dataset in datasets:
-                parts = self.parts(dataset)
-                if not parts:
-                    self._refuse_destroyed(dataset)
-                    raise InputError(f"dataset '{dataset}' is not held by node '{self.party}'")
+            for dataset, parts in held.items():
                 selects = []
                 for index, part in enumerate(parts):
                     alias = f"read_{index}_{part.part_id}"
