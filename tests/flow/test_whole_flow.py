@@ -12,8 +12,8 @@ import pytest
 
 from evalink.assemble import identifier_values, pseudonym, scan
 from evalink.node import Node, deliver
-from evalink.node import package as pkg
 from tests.flow.conftest import PASSPHRASE
+from tests.packages import seal_by_hand
 
 PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research")
 IDENTIFIER_FIELDS = ["forename", "surname", "dob", "address", "postcode", "nino"]
@@ -112,24 +112,8 @@ def test_a_department_returning_a_name_is_refused_at_the_linker(flow, env, tmp_p
         shutil.copytree(flow / party, tmp_path / party)
     outcomes = pa.table({"reference_number": ["R000000000001"], "surname": ["Pennycuick"]})
     with Node.open(tmp_path / "dwp", PASSPHRASE) as dwp:
-        keys = dwp.trusted("linker")
-        with (tmp_path / "dwp" / "outbox" / "forged.evpkg").open("wb") as handle:
-            pkg.seal(
-                handle,
-                outcomes,
-                manifest={
-                    "dataset": "dwp_outcomes",
-                    "purpose": "evaluation",
-                    "flow": "x",
-                    "policy_id": dwp.policy.id,
-                    "policy_version": dwp.policy.version,
-                    "policy_fingerprint": dwp.policy.fingerprint,
-                },
-                sender="dwp",
-                signing_key=dwp.keyring.signing_key,
-                recipient="linker",
-                recipient_key=keys.encryption_key(),
-            )
+        seal_by_hand(dwp, tmp_path / "dwp" / "outbox" / "forged.evpkg", outcomes,
+                     dataset="dwp_outcomes", to="linker")
     deliver(tmp_path / "dwp", tmp_path / "linker")
     with Node.open(tmp_path / "linker", PASSPHRASE) as linker:
         (result,) = linker.receive()

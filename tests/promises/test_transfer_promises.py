@@ -9,9 +9,9 @@ from datetime import timedelta
 import pyarrow as pa
 
 from evalink.node import deliver
-from evalink.node import package as pkg
 from evalink.policy import Policy
 from evalink.promises import BROKEN, KEPT, NOT_CHECKED
+from tests.packages import seal_by_hand
 
 TRANSFERS = "only-agreed-transfers"
 LINKED = "no-linked-data-back-to-council"
@@ -55,25 +55,8 @@ def test_a_field_sent_outside_its_flow_breaks_only_agreed_transfers(held, monkey
 def test_a_package_sealed_outside_the_nodes_code_breaks_only_agreed_transfers(held):
     # Sealed with the department's own keys, but never through `send`: no flow checked it.
     with held.node("dwp") as dwp:
-        linker = dwp.trusted("linker")
-        assert linker is not None
-        with (held.workdir / "dwp" / "outbox" / "by-hand.evpkg").open("wb") as handle:
-            pkg.seal(
-                handle,
-                pa.table({"reference_number": ["R0"]}),
-                manifest={
-                    "dataset": "dwp_outcomes",
-                    "purpose": "evaluation",
-                    "flow": "x",
-                    "policy_id": dwp.policy.id,
-                    "policy_version": dwp.policy.version,
-                    "policy_fingerprint": dwp.policy.fingerprint,
-                },
-                sender="dwp",
-                signing_key=dwp.keyring.signing_key,
-                recipient="linker",
-                recipient_key=linker.encryption_key(),
-            )
+        seal_by_hand(dwp, held.workdir / "dwp" / "outbox" / "by-hand.evpkg",
+                     pa.table({"reference_number": ["R0"]}), dataset="dwp_outcomes", to="linker")
     report = held.check()
     assert report[TRANSFERS].state == BROKEN
     assert "dwp: 1 package file(s) in the outbox with no send in its log" in (
