@@ -68,7 +68,7 @@ def test_persons_are_resolved_on_the_link_contract_whatever_the_policy_calls_its
 ):
     given: list[pl.DataFrame] = []
 
-    def spy(table: pl.DataFrame):  # the engine itself is tested in tests/link
+    def spy(table: pl.DataFrame, **_: object):  # the engine itself is tested in tests/link
         given.append(table)
         clusters = table.select("record_id", pl.int_range(pl.len()).alias("cluster_id"))
         return type("Deduped", (), {"clusters": clusters})()
