@@ -216,3 +216,22 @@ def test_bad_input_is_one_line_and_exit_2(linked, evalink_cli, tmp_path, args):
     assert len(result.output.strip().splitlines()) == 1, result.output
     with open_on(network.dirs["linker"], PROGRAMME) as node:
         assert len(node.parts()) == 2
+
+
+def test_a_certificate_whose_part_came_back_does_not_verify(linked, tmp_path):
+    # The check a DPO relies on must fail if the destruction did not happen: put a
+    # destroyed part's key back into the ring and its file back into the node.
+    network, _ = linked
+    linker = network.dirs["linker"]
+    with open_on(linker, PROGRAMME) as node:
+        part = next(p for p in node.parts() if p.dataset == "identifiers")
+        source = node.dir / part.location / "parts" / f"{part.part_id}.duckdb"
+        shutil.copy(source, tmp_path / "kept.duckdb")
+        entry = dict(node.keyring.document["data_keys"][part.part_id])
+    with open_on(linker, AFTER_2022) as node:
+        assert retention.verify_certificates(node) == []
+        node.keyring.document["data_keys"][part.part_id] = entry
+        shutil.copy(tmp_path / "kept.duckdb", source)
+        problems = retention.verify_certificates(node)
+    assert any("still in the key ring" in p for p in problems)
+    assert any("still in the node" in p for p in problems)
