@@ -262,12 +262,12 @@ class KeyRing:
         key (removed at next open), never data without its key.
         """
         key = secrets.token_bytes(32)
-        self.document["data_keys"][key_id] = {
-            "under": under,
-            "wrapped": wrap(self._kek(under), key, f"data-key:{key_id}"),
-        }
+        self.document["data_keys"][key_id] = self._wrapped_data_key(key_id, under, key)
         self.save()
         return key
+
+    def _wrapped_data_key(self, key_id: str, under: str, key: bytes) -> dict[str, str]:
+        return {"under": under, "wrapped": wrap(self._kek(under), key, f"data-key:{key_id}")}
 
     def data_key(self, key_id: str) -> bytes:
         entry = self.document["data_keys"].get(key_id)
@@ -297,18 +297,15 @@ class KeyRing:
         copy taken before) cannot be unwrapped with the keys this ring holds now. One
         atomic rewrite of the ring: a crash leaves the old ring or the new, both whole.
         """
-        data_keys = {key_id: self.data_key(key_id) for key_id in self.document["data_keys"]}
+        held = {
+            key_id: (entry["under"], self.data_key(key_id))
+            for key_id, entry in self.document["data_keys"].items()
+        }
         self.parts_key = secrets.token_bytes(32)
         self.vault_key = secrets.token_bytes(32)
         self.document["data_keys"] = {
-            key_id: {
-                "under": self.document["data_keys"][key_id]["under"],
-                "wrapped": wrap(
-                    self._kek(self.document["data_keys"][key_id]["under"]), key,
-                    f"data-key:{key_id}",
-                ),
-            }
-            for key_id, key in data_keys.items()
+            key_id: self._wrapped_data_key(key_id, under, key)
+            for key_id, (under, key) in held.items()
         }
         self.document["keys"] = self._wrapped_keys(self.master_key)
         self.save()

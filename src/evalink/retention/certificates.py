@@ -48,18 +48,11 @@ def _canonical(body: dict[str, Any]) -> bytes:
 
 
 def field_classes(policy: Policy, dataset: str, fields: list[str]) -> dict[str, list[str]]:
-    """The part's fields by class, from the policy: the dataset's own declaration, else
-    the class any dataset of the policy gives a field of that name."""
-    declared: dict[str, str] = {}
-    for item in policy.document.datasets:
-        for f in item.fields:
-            declared.setdefault(f.name, f.class_.value)
-    own = next((d for d in policy.document.datasets if d.id == dataset), None)
-    if own is not None:
-        declared.update({f.name: f.class_.value for f in own.fields})
+    """The part's fields by class, as the policy classes them (`Policy.field_class`)."""
     classes: dict[str, list[str]] = {}
     for name in fields:
-        classes.setdefault(declared.get(name, UNCLASSIFIED), []).append(name)
+        found = policy.field_class(dataset, name)
+        classes.setdefault(found.value if found else UNCLASSIFIED, []).append(name)
     return {k: sorted(v) for k, v in sorted(classes.items())}
 
 

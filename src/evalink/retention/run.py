@@ -57,13 +57,11 @@ class RetentionRun:
         return sum(d.rows - d.rows_kept for d in self.due)
 
 
-def _due_rows(
-    node: Node, part: Part, today: date
-) -> tuple[pa.Table | None, int, list[str]]:
-    """For a part dated row by row: the rows to keep, how many are due and the rules
-    the due rows fall under."""
+def _due_rows(node: Node, part: Part, today: date) -> tuple[pa.Table | None, list[str]]:
+    """For a part dated row by row: the rows to keep and the rules the due rows fall
+    under; (None, []) for a part that goes whole."""
     if part.row_destroy_by is None:
-        return None, part.rows, []
+        return None, []
     table = node.read_part(part, purpose="retention")
     dates = table.column(part.row_destroy_by)
     keep = pc.fill_null(pc.greater(dates, pa.scalar(today, pa.date32())), True)
@@ -72,24 +70,26 @@ def _due_rows(
     if ROW_RULE in table.column_names:
         due = table.filter(pc.invert(keep)).column(ROW_RULE)
         rules = sorted({str(r) for r in due.unique().to_pylist() if r is not None})
-    return kept, table.num_rows - kept.num_rows, rules
+    return kept, rules
+
+
+def _due_parts(node: Node, today: date) -> list[Part]:
+    return [p for p in node.parts() if p.destroy_by is not None and p.destroy_by <= today]
+
+
+def _assess(node: Node, part: Part, today: date) -> tuple[Due, pa.Table | None]:
+    """What destroying `part` today means, and the rows that must move to a new part
+    (None when the part goes whole)."""
+    kept, rules = _due_rows(node, part, today)
+    rule = ", ".join(rules) or governing_rule(node.policy, node.party, part)
+    rows_kept = kept.num_rows if kept is not None else 0
+    return Due(part.dataset, part.part_id, part.rows, rows_kept, part.destroy_by, rule), kept
 
 
 def plan(node: Node) -> list[Due]:
     """What a run would destroy today, without destroying anything."""
     today = node.today()
-    due = []
-    for part in node.parts():
-        if part.destroy_by is None or part.destroy_by > today:
-            continue
-        kept = 0
-        rule = governing_rule(node.policy, node.party, part)
-        if part.row_destroy_by is not None:
-            table, _, rules = _due_rows(node, part, today)
-            kept = table.num_rows if table is not None else 0
-            rule = ", ".join(rules) or rule
-        due.append(Due(part.dataset, part.part_id, part.rows, kept, part.destroy_by, rule))
-    return due
+    return [_assess(node, part, today)[0] for part in _due_parts(node, today)]
 
 
 def run(node: Node, *, dry_run: bool = False) -> RetentionRun:
@@ -98,7 +98,7 @@ def run(node: Node, *, dry_run: bool = False) -> RetentionRun:
 
     today = node.today()
     result = RetentionRun(today, dry_run)
-    parts = [p for p in node.parts() if p.destroy_by is not None and p.destroy_by <= today]
+    parts = _due_parts(node, today)
     copies = [c for c in node.package_copies()
               if c["destroy_by"] is not None and c["destroy_by"] <= today]
     result.package_copies = [c["file"] for c in copies]
@@ -110,8 +110,7 @@ def run(node: Node, *, dry_run: bool = False) -> RetentionRun:
         return result
     with node.transaction("retention"):
         for part in parts:
-            kept, rows_due, rules = _due_rows(node, part, today)
-            rule = ", ".join(rules) or governing_rule(node.policy, node.party, part)
+            due, kept = _assess(node, part, today)
             if kept is not None and kept.num_rows:
                 # The families not yet due move to a new part under a new key; the old
                 # part, which held the due ones too, is crypto-shredded whole.
@@ -119,14 +118,13 @@ def run(node: Node, *, dry_run: bool = False) -> RetentionRun:
                     part.dataset, kept, vault=part.location == "vault",
                     row_destroy_by=part.row_destroy_by, source="retention",
                 )
-            rows_kept = kept.num_rows if kept is not None else 0
             certificate = issue(
-                node, part, rule=rule, reason="due under the policy's retention rule",
-                due=part.destroy_by, rows_destroyed=rows_due, rows_kept=rows_kept,
+                node, part, rule=due.rule, reason="due under the policy's retention rule",
+                due=part.destroy_by, rows_destroyed=due.rows - due.rows_kept,
+                rows_kept=due.rows_kept,
             )
-            node.shred(Shred(part, f"retention: due {part.destroy_by}", rule, certificate))
-            result.due.append(Due(part.dataset, part.part_id, part.rows, rows_kept,
-                                  part.destroy_by, rule))
+            node.shred(Shred(part, f"retention: due {part.destroy_by}", due.rule, certificate))
+            result.due.append(due)
             result.certificates.append(certificate["certificate_id"])
         for copy in copies:
             node.drop_package_copy(copy["file"])

@@ -45,18 +45,13 @@ def governing_rule(policy: Policy, party: str, part: Part) -> str | None:
     """The id of the rule that set the part's destroy-by date: the one whose own date
     for this part is that date. With no date, the first rule covering the part (one
     whose event has not happened yet), or None when no rule covers it."""
-    if part.rule is not None:
+    if part.rule is not None:  # stored when the part was written or received
         return part.rule
-    rules = policy.retention_rules(party, part.dataset)
     events = {"receipt": part.received} if part.received else {}
-    for rule in rules:
-        event = rule.after.value if rule.after else None
-        if event is not None and event not in events:
-            if rule.destroy_by is not None and rule.destroy_by == part.destroy_by:
-                return rule.id
-            continue
-        if part.destroy_by is not None and rule.destroy_date(events.get(event)) == part.destroy_by:
-            return rule.id
+    _, rule = policy.destroy_by_rule(party, part.dataset, events)
+    if rule is not None:
+        return rule
+    rules = policy.retention_rules(party, part.dataset)
     return rules[0].id if rules else None
 
 
