@@ -435,11 +435,16 @@ def run_demo(
         "assemble", "assemble (linker → research), research receives", programme.assembled_on
     ) as done:
         assembled = programme.assemble()
+        report = assembled.deidentified
+        attacks = ", ".join(
+            f"{r.intruder} {r.reidentified:,}/{r.units:,} {r.units_word}"
+            + ("" if r.enforced else " (measured, not enforced)")
+            for r in report.risks
+        )
         done(
             assembled.rows,
-            f"rows for {assembled.persons:,} pseudonymised persons; "
-            f"{assembled.anonymity.persons_suppressed:,} persons' quasi-identifiers blanked "
-            f"for k={assembled.anonymity.k}",
+            f"rows for {assembled.persons:,} pseudonymised persons; motivated intruders "
+            f"re-identify {attacks}; smallest class {report.smallest_class} (k={report.k})",
         )
 
     held_on = programme.research_on

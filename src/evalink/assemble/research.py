@@ -8,15 +8,17 @@ present under a pseudonym, found by a department or not.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
 
-from evalink.assemble.anonymity import AnonymityReport, k_anonymise
-from evalink.assemble.pseudonyms import new_project_key, pseudonymise
+from evalink.assemble.deidentify import Deidentified, deidentify
+from evalink.assemble.generalise import RELEASED
+from evalink.assemble.intruder import check_columns
+from evalink.assemble.pseudonyms import new_project_key, pseudonym, pseudonymise
 from evalink.assemble.scan import identifier_values, scan
 from evalink.errors import EvalinkError, InputError
 from evalink.policy import FieldClass
@@ -65,7 +67,7 @@ class Assembled:
     package: Path
     persons: int
     rows: int
-    anonymity: AnonymityReport
+    deidentified: Deidentified
     linkage_quality: dict[str, dict] = field(default_factory=dict)
     missing_departments: list[str] = field(default_factory=list)
 
@@ -103,30 +105,66 @@ def outcome_rows(dataset: str, frame: pl.DataFrame) -> pl.DataFrame:
 def research_table(
     attributes: pl.DataFrame, outcomes: dict[str, pl.DataFrame], key: bytes
 ) -> pl.DataFrame:
-    """Join and pseudonymise. The reference number is gone from the result."""
+    """Join and pseudonymise: the exact table, before generalisation (it never leaves
+    the linker). The reference number is gone from it; calendar months are still in it
+    (`index_month`, `outcome_start`, `outcome_end`), for `generalise` to turn into
+    months since the index date."""
     people = attributes.select(
         "reference_number",
         pseudonymise(pl.col("reference_number"), key).alias("pseudonym"),
         pseudonymise(pl.col("family_reference"), key).alias("family_pseudonym"),
         "cohort",
-        _month("attachment_date").alias("attachment_month"),
+        _month("attachment_date").alias("index_month"),
         "year_of_birth",
         "sex",
         "local_authority",
-        "area_code",
         "headlines",
         "help_received",
         pl.col("keyworker_cost").cast(pl.Utf8),
     )
+    people = _index_months(people, key).with_columns(
+        pl.len().over("family_pseudonym").cast(pl.Utf8).alias("family_size")
+    )
     rows = [outcome_rows(dataset, frame) for dataset, frame in sorted(outcomes.items())]
     records = pl.concat(rows, how="vertical") if rows else None
     if records is None or records.height == 0:
-        joined = people
+        joined = people.with_columns(
+            pl.lit(None, pl.Utf8).alias(name) for name in ("source", *OUTCOME_FIELDS, "match_probability")
+        )
     else:
         # Matched people with no outcome in the window came back with empty outcome
         # fields; they stay as one row each.
         joined = people.join(records, on="reference_number", how="left")
     return joined.drop("reference_number")
+
+
+def _index_months(people: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """Each family's index month: the month it was attached, or for a family not (yet)
+    worked with, one drawn from the attached families' months, so its outcomes can be
+    compared from a date distributed as theirs. The draw is keyed by the project key:
+    the same for a rebuild, unknown to anyone without the key (the council cannot work
+    it out, so it cannot place a waiting family's events in calendar time)."""
+    families = people.select("family_pseudonym", "index_month").unique().sort("family_pseudonym")
+    attached = families["index_month"].drop_nulls().sort().to_list()
+    if attached:
+        drawn = [
+            attached[int(pseudonym("index:" + family, key), 16) % len(attached)]
+            for family in families["family_pseudonym"].to_list()
+        ]
+    else:
+        drawn = [None] * families.height
+    choice = families.with_columns(pl.Series("drawn", drawn, dtype=pl.Utf8)).drop("index_month")
+    return (
+        people.join(choice, on="family_pseudonym", how="left")
+        .with_columns(
+            pl.when(pl.col("index_month").is_not_null())
+            .then(pl.lit("attachment"))
+            .otherwise(pl.lit("drawn"))
+            .alias("index_source"),
+            pl.coalesce("index_month", "drawn").alias("index_month"),
+        )
+        .drop("drawn")
+    )
 
 
 def verify(table: pl.DataFrame, policy: Policy, vault_identifiers: pl.DataFrame) -> None:
@@ -183,13 +221,55 @@ def missing_outcomes(node: Node, allow_missing: list[str] | tuple[str, ...] = ()
     return missing
 
 
+def _exact_table(node: Node, project: str, key: bytes) -> tuple[pl.DataFrame, dict[str, dict]]:
+    """The exact research table for `project` (it never leaves the linker), and each
+    department's linkage quality."""
+    attributes = pl.from_arrow(node.read_dataset("attributes", purpose=f"assemble {project}"))
+    outcomes, quality = {}, {}
+    for dataset in OUTCOME_COLUMNS:
+        if node.parts(dataset):
+            outcomes[dataset] = pl.from_arrow(
+                node.read_dataset(dataset, purpose=f"assemble {project}")
+            )
+            quality[SOURCE_NAMES[dataset]] = node.package_notes(dataset).get("linkage_quality", {})
+    return research_table(attributes, outcomes, key), quality
+
+
+def _deidentified(node: Node, exact: pl.DataFrame, to: str) -> tuple[pl.DataFrame, Deidentified]:
+    policy = node.policy
+    fields = policy.dataset(DATASET).field_names()
+    quasi = [q for q in policy.quasi_identifiers(DATASET) if q in RELEASED]
+    intruders = policy.intruders(DATASET)
+    for intruder in intruders:
+        check_columns(intruder, [f for f in fields if f in RELEASED])
+    table, report = deidentify(exact, intruders, policy.k_anonymity(to), quasi)
+    return table.select([name for name in fields if name in table.columns]), report
+
+
+def refusal(report: Deidentified) -> str | None:
+    """Why `report` does not allow the dataset to be sent, or None."""
+    for risk in report.risks:
+        if risk.enforced and not risk.within:
+            return (
+                f"research dataset refused: intruder '{risk.intruder}' re-identifies "
+                f"{risk.reidentified:,} of {risk.units:,} {risk.units_word} ({risk.share:.2%}; the "
+                f"policy accepts {risk.bound:.2%}) even with everything it knows withheld"
+            )
+    if report.smallest_class < report.k:
+        return (
+            f"research dataset refused: a combination of {', '.join(report.quasi_identifiers)} "
+            f"is shared by {report.smallest_class} persons (k={report.k})"
+        )
+    return None
+
+
 def assemble(
     node: Node,
     project: str,
     to: str = "research",
     allow_missing: list[str] | tuple[str, ...] = (),
 ) -> Assembled:
-    """Build, verify and seal the research dataset for `project`.
+    """Build, de-identify, attack, verify and seal the research dataset for `project`.
 
     Each project has its own pseudonym key (kept in the linker's vault): a new project
     gets new pseudonyms that cannot be joined to another project's. A project is
@@ -208,20 +288,11 @@ def assemble(
         )
     missing = missing_outcomes(node, allow_missing)
     key = new_project_key()
-
-    attributes = pl.from_arrow(node.read_dataset("attributes", purpose=f"assemble {project}"))
-    outcomes, quality = {}, {}
-    for dataset in OUTCOME_COLUMNS:
-        if node.parts(dataset):
-            outcomes[dataset] = pl.from_arrow(
-                node.read_dataset(dataset, purpose=f"assemble {project}")
-            )
-            quality[SOURCE_NAMES[dataset]] = node.package_notes(dataset).get("linkage_quality", {})
-    table = research_table(attributes, outcomes, key)
-    k = node.policy.k_anonymity(to)
-    table, report = k_anonymise(table, quasi_identifiers(node.policy, table), k)
-    fields = node.policy.dataset(DATASET).field_names()
-    table = table.select([name for name in fields if name in table.columns])
+    exact, quality = _exact_table(node, project, key)
+    table, report = _deidentified(node, exact, to)
+    refused = refusal(report)
+    if refused:
+        raise EvalinkError(refused)
 
     vault = pl.from_arrow(
         node.read_dataset("identifiers", purpose=f"assemble {project}: identifier scan")
@@ -249,7 +320,7 @@ def assemble(
             notes={
                 "project": project,
                 "linkage_quality": quality,
-                "k_anonymity": asdict(report),
+                "deidentification": report.as_dict(),
                 "missing_departments": missing,
             },
         )
@@ -257,8 +328,25 @@ def assemble(
             "assemble", project=project, persons=persons,
             rows=table.height, missing_departments=missing,
             allowed_missing=sorted(set(allow_missing)),
+            intruders={r.intruder: r.reidentified for r in report.risks},
         )
     return Assembled(project, package, persons, table.height, report, quality, missing)
+
+
+def intruder_test(node: Node, project: str, to: str = "research") -> tuple[bool, Deidentified]:
+    """The motivated-intruder test of `project`'s dataset, without sending anything:
+    (assembled?, report). For a project assembled already, the dataset is rebuilt with
+    its own key exactly as it was sent (the generalisation is deterministic); for a new
+    name, what `assemble` would release now, with a key used once and thrown away."""
+    if not project.replace("-", "").replace("_", "").isalnum():
+        raise InputError(f"--project: '{project}' must be letters, digits, '-' or '_'")
+    if node.parts("attributes") == []:
+        raise InputError(f"node '{node.party}' holds no attributes; run `evalink receive` first")
+    keys = _project_keys(node)
+    key = bytes.fromhex(keys[project]) if project in keys else new_project_key()
+    exact, _ = _exact_table(node, project, key)
+    _, report = _deidentified(node, exact, to)
+    return project in keys, report
 
 
 def _project_keys(node: Node) -> dict[str, str]:
@@ -266,15 +354,3 @@ def _project_keys(node: Node) -> dict[str, str]:
         return {}
     keys = pl.from_arrow(node.read_dataset("project_keys", purpose="assemble"))
     return dict(zip(keys["project"].to_list(), keys["key"].to_list(), strict=True))
-
-
-def __getattr__(name: str) -> list[str]:
-    # `QUASI_IDENTIFIERS` was a list of this module's own; the policy says which fields
-    # are quasi-identifiers now. Kept importable, from the example policy, only until
-    # demo.py asks its own policy (`policy.quasi_identifiers(DATASET)`).
-    if name == "QUASI_IDENTIFIERS":
-        from evalink.examples import example
-        from evalink.policy import load_policy
-
-        return load_policy(example("troubled-families.yaml")).quasi_identifiers(DATASET)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ from evalink.cli import audit as _audit  # noqa: F401
 from evalink.cli import demo as _demo  # noqa: F401
 from evalink.cli import flow as _flow  # noqa: F401
 from evalink.cli import identify as _identify  # noqa: F401
+from evalink.cli import intruder as _intruder  # noqa: F401
 from evalink.cli import link as _link  # noqa: F401
 from evalink.cli import node as _node  # noqa: F401
 from evalink.cli import policy as _policy  # noqa: F401

@@ -160,21 +160,24 @@ def assemble(
     ),
     passphrase_file: Path | None = PassphraseFile,
 ) -> None:
-    """Linker: join, pseudonymise, de-identify, verify and seal the research dataset."""
+    """Linker: join, pseudonymise, de-identify until every intruder of the policy is
+    within its bound (refused otherwise, naming the intruder and the risk), verify and
+    seal the research dataset."""
     from evalink.assemble import assemble as run_assemble
 
     with open_node(node_dir, passphrase_file) as node:
         _require_party(node, ("linker",), "assemble")
         with console.status("assembling"):
             done = run_assemble(node, project, to=to, allow_missing=party_list(allow_missing))
-    report = done.anonymity
+    report = done.deidentified
     console.print(
-        f"project '{done.project}': {done.persons:,} persons, {done.rows:,} rows; "
-        f"k={report.k} on {', '.join(report.quasi_identifiers)}; "
-        f"generalised: {', '.join(report.steps_applied) or 'nothing needed'}; "
-        f"{report.persons_suppressed:,} persons' quasi-identifiers blanked → {done.package}",
+        f"project '{done.project}': {done.persons:,} persons, {done.rows:,} rows → "
+        f"{done.package}; k={report.k} on {', '.join(report.quasi_identifiers)} (smallest "
+        f"class {report.smallest_class}); generalised: {'; '.join(report.steps)}",
         highlight=False,
     )
+    for risk in report.risks:
+        console.print(f"  {risk.line()}", highlight=False)
 
 
 @app.command("export")

@@ -14,6 +14,7 @@ from evalink.policy.spec import (
     ExportRule,
     FieldClass,
     Flow,
+    Intruder,
     Party,
     PolicyDocument,
     Promise,
@@ -112,6 +113,10 @@ class Policy:
             if day is not None and (best[0] is None or day < best[0]):
                 best = (day, rule.id)
         return best
+
+    def intruders(self, dataset: str) -> list[Intruder]:
+        """The intruders the policy says `dataset` must hold against, in its order."""
+        return [i for i in self.document.intruders if i.dataset == dataset]
 
     def disclosure_rules(self, party_id: str = "public") -> DisclosureRules | None:
         return next((d for d in self.document.disclosure if party_id in d.applies_to), None)

@@ -66,6 +66,19 @@ def _no_export_sentence(policy: Policy) -> str:
     return f"No one may export {' or '.join(banned)} from these systems to a file."
 
 
+def _intruder_sentence(policy: Policy) -> str:
+    enforced = [i for i in policy.document.intruders if i.enforced]
+    bounds = "; ".join(
+        f"{i.id}: at most {i.max_reidentified:.1%} of {'families' if i.unit == 'family' else 'persons'}" for i in enforced
+    )
+    return (
+        "Before researchers receive their dataset, it is attacked as each motivated "
+        "intruder this policy names would attack it, with what that intruder knows, and "
+        "generalised until the attack re-identifies no more than the policy accepts "
+        f"({bounds}); otherwise it is not sent."
+    )
+
+
 # Built into every node, whatever the policy says.
 BUILT_IN: dict[str, Enforcement] = {
     "encryption-at-rest": Enforcement(
@@ -113,6 +126,12 @@ RULE_KINDS: dict[str, Enforcement] = {
             "Data is destroyed on schedule by deleting it and destroying its "
             "encryption key, with a destruction certificate."
         ),
+    ),
+    "intruders": Enforcement(
+        True,
+        "evalink.assemble.intruder and deidentify before sending; the research node "
+        "checks the result on receipt",
+        _intruder_sentence,
     ),
     "disclosure": Enforcement(
         False,
@@ -172,6 +191,9 @@ def rule_kind(policy: Policy, rule_id: str) -> str:
 
 
 def is_enforced(policy: Policy, rule_id: str) -> bool:
+    intruder = next((i for i in policy.document.intruders if i.id == rule_id), None)
+    if intruder is not None:
+        return intruder.enforced
     return RULE_KINDS[rule_kind(policy, rule_id)].enforced
 
 
@@ -195,7 +217,11 @@ def security_measures(policy: Policy) -> list[str]:
 def stated_not_enforced(policy: Policy) -> list[tuple[str, str]]:
     """(rule id, sentence) for each rule the policy states that evalink does not enforce
     yet: for the ROPA and `evalink policy check`, never for the notice."""
-    unenforced = []
+    unenforced = [
+        (i.id, f"motivated intruder measured with every release, not enforced: {i.description}")
+        for i in policy.document.intruders
+        if not i.enforced
+    ]
     for kind in _kinds_present(policy):
         entry = RULE_KINDS[kind]
         if entry.enforced:

@@ -247,6 +247,33 @@ class DisclosureRules(Strict):
     rounding_base: int = Field(ge=1)
 
 
+class IntruderEvents(Strict):
+    """The outcome events an intruder knows: the rows matching `where` (released column
+    → values), and of each the columns in `knows`; all of a unit's such events, or one."""
+
+    where: dict[str, list[str]] = Field(min_length=1)
+    knows: list[str] = Field(min_length=1)
+    how_many: Literal["all", "one"] = "all"
+
+
+class Intruder(Strict):
+    """Someone who might try to re-identify the research dataset, by what they know (as
+    columns of the released dataset), and the share of units the policy accepts their
+    attack re-identifying."""
+
+    id: Id
+    description: Text
+    dataset: Id
+    unit: Literal["family", "person"]
+    knows: list[str] = []
+    events: IntruderEvents | None = None
+    max_reidentified: float = Field(gt=0, lt=1)
+    # False: the attack is run and reported with every release, but no release is
+    # refused for it — for a risk the policy states it cannot yet prevent, so that it is
+    # shown (as a promise not kept) rather than hidden.
+    enforced: bool = True
+
+
 class SafeguardKind(StrEnum):
     # No flow may send a matching dataset to these parties.
     NEVER_SEND = "never_send"
@@ -323,6 +350,7 @@ class PolicyDocument(Strict):
     exports: list[ExportRule] = []
     retention: list[RetentionRule] = []
     disclosure: list[DisclosureRules] = []
+    intruders: list[Intruder] = []
     safeguards: list[Safeguard] = []
     promises: list[Promise] = []
     complaints: Contact

@@ -23,7 +23,7 @@ from evalink.yamlfile import Problem
 # Rules that exist without being written down: every policy denies what it does not allow.
 BUILT_IN_RULES = ("default-deny",)
 # The sections whose items are rules a promise may name (one namespace of ids).
-RULE_SECTIONS = ("flows", "exports", "retention", "disclosure", "safeguards")
+RULE_SECTIONS = ("flows", "exports", "retention", "disclosure", "intruders", "safeguards")
 
 
 def rule_ids(doc: PolicyDocument) -> set[str]:
@@ -141,10 +141,32 @@ def _references(doc: PolicyDocument) -> list[Problem]:
             )
         if safeguard.kind == SafeguardKind.K_ANONYMITY and safeguard.k is None:
             problems.append(Problem(f"safeguards[{i}].k", "a k_anonymity safeguard needs k"))
+    for i, intruder in enumerate(doc.intruders):
+        need(f"intruders[{i}].dataset", intruder.dataset, datasets, "dataset")
+        problems += _intruder_columns(doc, i)
     for i, promise in enumerate(doc.promises):
         for j, rule in enumerate(promise.enforced_by):
             need(f"promises[{i}].enforced_by[{j}]", rule, rules, "rule")
     return problems
+
+
+def _intruder_columns(doc: PolicyDocument, i: int) -> list[Problem]:
+    """What an intruder knows is named as columns of its dataset: a name the dataset
+    lacks would make the attack test less than the policy says."""
+    intruder = doc.intruders[i]
+    dataset = next((d for d in doc.datasets if d.id == intruder.dataset), None)
+    if dataset is None:
+        return []
+    fields = set(dataset.field_names())
+    named = [(f"intruders[{i}].knows[{j}]", n) for j, n in enumerate(intruder.knows)]
+    if intruder.events is not None:
+        named += [(f"intruders[{i}].events.where", n) for n in intruder.events.where]
+        named += [(f"intruders[{i}].events.knows[{j}]", n) for j, n in enumerate(intruder.events.knows)]
+    return [
+        Problem(path, f"'{name}' is not a field of dataset '{intruder.dataset}'")
+        for path, name in named
+        if name not in fields
+    ]
 
 
 def _lawful_conditions(doc: PolicyDocument) -> list[Problem]:

@@ -1,5 +1,6 @@
 """Promise checks that test the effect: for each promise of the policy, `kept`,
-`BROKEN` or `not checked in this run`, with the evidence read from a workdir's nodes.
+`BROKEN`, `NOT KEPT` (a risk the policy measures but does not enforce) or `not checked
+in this run`, with the evidence read from a workdir's nodes.
 
     checks = check_promises("demo-out", passphrase, today=date(2023, 1, 1))
     cohort = read_cohort(council, council.policy)     # before the council destroys it
@@ -13,6 +14,7 @@ from evalink.promises.report import (
     BROKEN,
     KEPT,
     NOT_CHECKED,
+    NOT_KEPT,
     STATES,
     PromiseCheck,
     combine,
@@ -23,6 +25,7 @@ __all__ = [
     "BROKEN",
     "KEPT",
     "NOT_CHECKED",
+    "NOT_KEPT",
     "STATES",
     "Cohort",
     "PromiseCheck",

@@ -17,9 +17,11 @@ from evalink.policy import Policy
 from evalink.promises.cohort import Cohort
 from evalink.promises.identifiers import (
     check_reference_numbers,
+    check_research_datasets,
     check_separation,
     released_datasets,
 )
+from evalink.promises.intruders import check_intruders, intruder_ids
 from evalink.promises.nodes import NodeEvidence, gather, node_dirs, policy_of
 from evalink.promises.rawscan import scan_directory
 from evalink.promises.report import Finding, PromiseCheck, verdict
@@ -35,6 +37,7 @@ CHECKS: dict[str, Check] = {
     ),
     "identifiers-kept-separately": check_separation,
     "unique-reference-number": check_reference_numbers,
+    "anonymised-before-research": check_research_datasets,
 }
 
 # Why the other promises of the example policy are not checked: what a node holds or
@@ -47,11 +50,6 @@ NOT_CHECKABLE = {
     "research-use-only": (
         "the nodes log each transfer's purpose (see only-agreed-transfers) but not what "
         "anyone does with the data afterwards"
-    ),
-    "anonymised-before-research": (
-        "what research holds is checked for identifiers and k-anonymity (see "
-        "unique-reference-number); that is de-identification, which does not by itself "
-        "show the data anonymous"
     ),
     "no-one-identifiable-in-published-reports": (
         "publishing is not done through the nodes, so no published table is here to check "
@@ -97,5 +95,8 @@ def check_promises(
             findings = CHECKS[promise.id](policy, nodes, known)
         else:
             findings = [Finding(NOT_CHECKABLE.get(promise.id, NO_CHECK), checked=False)]
+        intruders = intruder_ids(policy, promise.enforced_by)
+        if intruders:
+            findings += check_intruders(policy, nodes, intruders)
         results.append(verdict(promise.id, today, findings))
     return results

@@ -126,7 +126,16 @@ def released_datasets(policy: Policy) -> dict[str, set[str]]:
 def check_reference_numbers(
     policy: Policy, nodes: dict[str, NodeEvidence], cohort: Cohort | None
 ) -> list[Finding]:
-    findings = _unique_references(cohort)
+    return _unique_references(cohort) + check_research_datasets(policy, nodes, cohort)
+
+
+def check_research_datasets(
+    policy: Policy, nodes: dict[str, NodeEvidence], cohort: Cohort | None
+) -> list[Finding]:
+    """What researchers hold: no identifier column, no cohort member's identifier or
+    reference number, k-anonymous (the motivated intruders a promise names are checked
+    beside this, by `promises.intruders`)."""
+    findings: list[Finding] = []
     released = released_datasets(policy)
     if not released:
         findings.append(unchecked("the policy names no researchers (no k-anonymity safeguard)"))

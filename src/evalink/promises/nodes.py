@@ -55,6 +55,7 @@ class Held:
     rows: int
     values: pl.DataFrame
     table: pl.DataFrame | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # what travelled with it
 
 
 @dataclass
@@ -166,6 +167,7 @@ def _held(
             table.height,
             column_values(table),
             table if name in released else None,
+            node.package_notes(name) if name in released else {},
         )
     return held, unreadable
 

@@ -9,8 +9,12 @@ from datetime import date
 
 KEPT = "kept"
 BROKEN = "BROKEN"
+# Checked, and not kept, for a risk the policy itself states it does not yet prevent (an
+# intruder it measures but does not enforce): said every time, never passed off as kept,
+# and not a breach of a rule that is enforced.
+NOT_KEPT = "NOT KEPT"
 NOT_CHECKED = "not checked in this run"
-STATES = (KEPT, BROKEN, NOT_CHECKED)
+STATES = (KEPT, BROKEN, NOT_KEPT, NOT_CHECKED)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class PromiseCheck:
         }
 
 
-_STYLES = {KEPT: "green", BROKEN: "bold red", NOT_CHECKED: "yellow"}
+_STYLES = {KEPT: "green", BROKEN: "bold red", NOT_KEPT: "red", NOT_CHECKED: "yellow"}
 
 
 def report_line(check: PromiseCheck, *, markup: bool = False) -> str:
@@ -54,10 +58,13 @@ def report_line(check: PromiseCheck, *, markup: bool = False) -> str:
 
 def verdict(promise: str, today: date, findings: Sequence[Finding]) -> PromiseCheck:
     """The state the findings of the checks of one promise add up to: BROKEN if any
-    check found a breach, kept if at least one check ran and none did, else not checked."""
+    check found a breach; NOT KEPT if a check found a risk the policy does not enforce;
+    kept if at least one check ran and none did, else not checked."""
     broken = [f.text for f in findings if f.broken]
     if broken:
         return PromiseCheck(promise, BROKEN, "; ".join(broken), today)
+    if any(f.not_kept for f in findings):
+        return PromiseCheck(promise, NOT_KEPT, "; ".join(f.text for f in findings), today)
     evidence = "; ".join(f.text for f in findings)
     state = KEPT if any(f.checked for f in findings) else NOT_CHECKED
     return PromiseCheck(promise, state, evidence, today)
@@ -71,6 +78,7 @@ class Finding:
     text: str
     checked: bool = True
     broken: bool = False
+    not_kept: bool = False
 
 
 def broken(text: str) -> Finding:
@@ -85,18 +93,22 @@ def unchecked(text: str) -> Finding:
     return Finding(text, checked=False)
 
 
+def not_kept(text: str) -> Finding:
+    return Finding(text, checked=True, not_kept=True)
+
+
 def combine(runs: Iterable[Sequence[PromiseCheck]]) -> list[PromiseCheck]:
     """One line per promise from checks made on several days of one run (the demo checks
     what research holds before research's destruction, and the destruction after it):
-    BROKEN on any day is BROKEN; else kept on the days it was checked, their evidence
-    dated; else not checked, with the latest reason."""
+    BROKEN on any day is BROKEN; else NOT KEPT on any day is NOT KEPT; else kept on the
+    days it was checked, their evidence dated; else not checked, with the latest reason."""
     by_promise: dict[str, list[PromiseCheck]] = {}
     for checks in runs:
         for check in checks:
             by_promise.setdefault(check.promise, []).append(check)
     combined = []
     for promise, checks in by_promise.items():
-        for state in (BROKEN, KEPT):
+        for state in (BROKEN, NOT_KEPT, KEPT):
             chosen = [c for c in checks if c.state == state]
             if chosen:
                 evidence = " | ".join(f"on {c.checked_on}: {c.evidence}" for c in chosen)

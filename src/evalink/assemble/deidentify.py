@@ -1,0 +1,218 @@
+"""De-identification as the linker does it: climb the generalisation ladder until every
+intruder the policy enforces is within its bound and every combination of
+quasi-identifiers is shared by k persons, then suppress only what remains, family by
+family.
+
+Suppression never blanks an outcome's months since the index date: the evaluation
+measures from them. For a family an attack still singles out, each round withholds one
+more of what *that* intruder knows, cheapest first: the keyworker cost, the headlines,
+the members' years of birth and sex, the index period, a sentence's type, then the
+outcome months' detail
+(24-month bands, which still place every outcome before or after the index date and
+within two years of it), the link between the members and last the family's size. A family kept out of a
+k-class loses its quasi-identifiers the same way. If an attack still succeeds after
+that, the dataset is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import polars as pl
+
+from evalink.assemble.generalise import COARSE_MONTHS, LADDER, Generalisation, released
+from evalink.assemble.intruder import FAMILY, PERSON, Risk, attack, risky_families
+from evalink.assemble.utility import RateRatio, rate_ratios
+from evalink.policy.spec import Intruder
+
+MONTHS = ("outcome_start_month", "outcome_end_month")
+# What suppression can withhold from a family, in the order it is tried.
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "keyworker cost": ("keyworker_cost",),
+    "headlines": ("headlines",),
+    "years of birth and sex": ("year_of_birth", "sex"),
+    "index period": ("index_period",),
+    # A sentence or exclusion type that singles someone out: the row stays, as an
+    # offence or an exclusion of unstated kind.
+    "outcome details": ("outcome_detail",),
+    "outcome months to 24-month bands": MONTHS,
+    # Which released persons are one family: the evaluation loses clustering by family
+    # for these few, then their family's size.
+    "link between the members": (FAMILY,),
+    "family size": ("family_size",),
+}
+K_COMPONENTS = ("years of birth and sex", "index period")
+
+
+def components_for(intruder: Intruder) -> list[str]:
+    """What withholding can take from what `intruder` knows, in order."""
+    known = set(intruder.knows) | set(intruder.events.knows if intruder.events else ())
+    names = []
+    for name, columns in COMPONENTS.items():
+        if name == "link between the members":
+            if intruder.unit == "family":
+                names.append(name)
+        elif name == "outcome details":
+            # Only a detail the intruder knows of is worth withholding.
+            if intruder.events is not None and "outcome_detail" in intruder.events.where:
+                names.append(name)
+        elif known & set(columns):
+            names.append(name)
+    return names
+
+
+@dataclass
+class Deidentified:
+    """What `deidentify` did and what the attacks found afterwards (counts only)."""
+
+    rule: Generalisation
+    steps: list[str]
+    k: int
+    quasi_identifiers: list[str]
+    families: int
+    persons: int
+    families_suppressed: dict[str, int] = field(default_factory=dict)  # what → families
+    risks: list[Risk] = field(default_factory=list)
+    before: list[Risk] = field(default_factory=list)  # the same attacks on the exact table
+    smallest_class: int = 0
+    utility: list[RateRatio] = field(default_factory=list)
+
+    @property
+    def within(self) -> bool:
+        return all(r.within for r in enforced(self.risks)) and self.smallest_class >= self.k
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "generalisation": self.rule.as_dict(),
+            "steps": self.steps,
+            "k": self.k,
+            "quasi_identifiers": self.quasi_identifiers,
+            "smallest_class": self.smallest_class,
+            "families": self.families,
+            "persons": self.persons,
+            "families_suppressed": self.families_suppressed,
+            "intruders": [r.as_dict() for r in self.risks],
+            "before": [r.as_dict() for r in self.before],
+            "utility": [u.as_dict() for u in self.utility],
+        }
+
+
+def small_families(exact: pl.DataFrame, table: pl.DataFrame, quasi: list[str], k: int) -> set[str]:
+    """The (true) families of persons whose quasi-identifier combination fewer than k
+    persons share (persons whose quasi-identifiers are all withheld reveal none)."""
+    if not quasi:
+        return set()
+    people = table.select(PERSON, *quasi).unique(subset=[PERSON])
+    shown = ~pl.all_horizontal(pl.col(q).is_null() for q in quasi)
+    small = people.filter(shown & (pl.len().over(quasi) < k)).select(PERSON)
+    families = exact.select(PERSON, FAMILY).unique().join(small, on=PERSON)
+    return set(families[FAMILY].to_list())
+
+
+def smallest_class(table: pl.DataFrame, quasi: list[str]) -> int:
+    people = table.select(PERSON, *quasi).unique(subset=[PERSON])
+    if not quasi:
+        return people.height
+    shown = people.filter(~pl.all_horizontal(pl.col(q).is_null() for q in quasi))
+    return int(shown.group_by(quasi).len()["len"].min() or 0) if shown.height else people.height
+
+
+def suppress(exact: pl.DataFrame, rule: Generalisation,
+             withheld: dict[str, set[str]]) -> pl.DataFrame:
+    """The release at `rule`, with each family's `withheld` components blanked (or,
+    for the outcome months, coarsened)."""
+    table = released(exact, rule)
+    if not withheld:
+        return table
+    coarse = released(exact, replace(rule, month_band=COARSE_MONTHS)).select(
+        pl.col(c).alias(f"coarse_{c}") for c in MONTHS
+    )
+    flags = pl.DataFrame(
+        {
+            FAMILY: list(withheld),
+            **{
+                f"withhold {name}": [name in parts for parts in withheld.values()]
+                for name in COMPONENTS
+            },
+        },
+        schema={FAMILY: pl.Utf8, **{f"withhold {name}": pl.Boolean for name in COMPONENTS}},
+    )
+    # `released` keeps the exact table's row order, so the coarse months line up.
+    out = pl.concat([table, coarse], how="horizontal").join(flags, on=FAMILY, how="left")
+    for name, columns in COMPONENTS.items():
+        hit = pl.col(f"withhold {name}").fill_null(False)
+        for column in columns:
+            kept = pl.col(f"coarse_{column}") if columns == MONTHS else pl.lit(None, pl.Utf8)
+            out = out.with_columns(pl.when(hit).then(kept).otherwise(pl.col(column)).alias(column))
+    return out.select(table.columns)
+
+
+def enforced(risks: list[Risk]) -> list[Risk]:
+    """The risks the release must be within; the others are measured and reported."""
+    return [r for r in risks if r.enforced]
+
+
+def _attacks(exact: pl.DataFrame, table: pl.DataFrame, rule: Generalisation,
+             intruders: list[Intruder]) -> list[Risk]:
+    return [attack(exact, table, rule, intruder) for intruder in intruders]
+
+
+def deidentify(
+    exact: pl.DataFrame, intruders: list[Intruder], k: int, quasi: list[str]
+) -> tuple[pl.DataFrame, Deidentified]:
+    """The released table and what it took. The caller refuses to send it unless
+    `report.within`."""
+    steps: list[str] = []
+    table = pl.DataFrame()
+    risks: list[Risk] = []
+    rule = LADDER[0][1]
+    for name, rule in LADDER:
+        steps.append(name)
+        table = released(exact, rule)
+        risks = _attacks(exact, table, rule, intruders)
+        if all(r.within for r in enforced(risks)) and not small_families(exact, table, quasi, k):
+            break
+    withheld: dict[str, set[str]] = {}
+    while True:
+        # Each round withholds one thing more from each family still singled out, the
+        # next of what the intruder who found it knows; a family with all of that
+        # withheld has nothing more to give.
+        wanted = [(risky_families(exact, r), components_for(i))
+                  for r, i in zip(risks, intruders, strict=True) if r.enforced and not r.within]
+        wanted.append((small_families(exact, table, quasi, k), list(K_COMPONENTS)))
+        changed = False
+        for families, order in wanted:
+            for family in families:
+                parts = withheld.setdefault(family, set())
+                step = next((c for c in order if c not in parts), None)
+                if step is not None:
+                    parts.add(step)
+                    changed = True
+        if not changed:
+            break
+        table = suppress(exact, rule, withheld)
+        risks = _attacks(exact, table, rule, intruders)
+    suppressed = {
+        name: sum(1 for parts in withheld.values() if name in parts) for name in COMPONENTS
+    }
+    if any(suppressed.values()):
+        steps.append(
+            "withheld for the families still singled out: "
+            + ", ".join(f"{what} of {n}" for what, n in suppressed.items() if n)
+        )
+    exact_rule = Generalisation(index="month", birth_years=1, cost_band=1, headlines="all")
+    before = _attacks(exact, released(exact, exact_rule), exact_rule, intruders)
+    report = Deidentified(
+        rule=rule,
+        steps=steps,
+        k=k,
+        quasi_identifiers=quasi,
+        families=table[FAMILY].n_unique() if table.height else 0,
+        persons=table[PERSON].n_unique() if table.height else 0,
+        families_suppressed={w: n for w, n in suppressed.items() if n},
+        risks=risks,
+        before=before,
+        smallest_class=smallest_class(table, quasi),
+        utility=rate_ratios(exact, table),
+    )
+    return table, report
