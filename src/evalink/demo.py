@@ -40,6 +40,7 @@ from evalink.policy import Policy, load_policy, render_notice, render_ropa
 from evalink.promises import (
     BROKEN,
     KEPT,
+    NOT_KEPT,
     Cohort,
     PromiseCheck,
     check_promises,
@@ -509,10 +510,12 @@ def run_demo(
 
 
 def _tally(checks: list[PromiseCheck]) -> str:
-    counts = {state: sum(1 for c in checks if c.state == state) for state in (KEPT, BROKEN)}
+    counts = {
+        state: sum(1 for c in checks if c.state == state) for state in (KEPT, BROKEN, NOT_KEPT)
+    }
     return (
-        f"promises: {counts[KEPT]} kept, {counts[BROKEN]} broken, "
-        f"{len(checks) - counts[KEPT] - counts[BROKEN]} not checked"
+        f"promises: {counts[KEPT]} kept, {counts[BROKEN]} broken, {counts[NOT_KEPT]} not kept, "
+        f"{len(checks) - sum(counts.values())} not checked"
     )
 
 

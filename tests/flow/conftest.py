@@ -85,7 +85,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with environment(CHEAP):
         result = CliRunner().invoke(
             app,
-            ["demo", "--workdir", str(work), "--families", "150", "--population", "4000",
+            ["demo", "--workdir", str(work), "--families", "200", "--population", "5000",
              "--seed", "5", "--policy", str(EXAMPLE_POLICY), "--until", FLOW_UNTIL],
         )
     assert result.exit_code == 0, result.output

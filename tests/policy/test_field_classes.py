@@ -22,7 +22,7 @@ def test_identifying_fields_are_the_direct_and_quasi_identifiers_in_policy_order
 
 def test_quasi_identifiers_of_the_research_dataset_come_from_its_field_classes(example_policy):
     assert example_policy.quasi_identifiers("research_dataset") == [
-        "attachment_month", "year_of_birth", "sex", "local_authority", "area_code",
+        "index_period", "year_of_birth", "sex", "local_authority",
     ]  # fmt: skip
 
 

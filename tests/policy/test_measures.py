@@ -47,7 +47,8 @@ def test_the_notice_does_not_claim_disclosure_control(example_policy, notice):
 
 def test_no_rule_stated_but_not_enforced_is_offered_as_keeping_a_promise(example_policy, notice):
     unenforced = stated_not_enforced(example_policy)
-    assert [rule for rule, _ in unenforced] == ["published-output-checks"]
+    # The intruder the policy measures but does not enforce, and the disclosure rules.
+    assert [rule for rule, _ in unenforced] == ["council-services", "published-output-checks"]
     for rule, sentence in unenforced:
         assert sentence not in notice
         assert not re.search(rf"kept by rules: [^)]*\b{re.escape(rule)}\b", notice)
@@ -77,7 +78,7 @@ def test_once_disclosure_control_is_enforced_the_notice_states_it(example_policy
     notice = _plain(render_notice(example_policy, "md"))
     assert "Published outputs pass statistical disclosure control before release." in notice
     assert "fewer than 10 people" in notice
-    assert stated_not_enforced(example_policy) == []
+    assert [rule for rule, _ in stated_not_enforced(example_policy)] == ["council-services"]
 
 
 def test_a_measure_whose_rules_the_policy_lacks_is_not_stated():
@@ -107,4 +108,5 @@ def test_the_ropa_lists_disclosure_rules_as_stated_not_yet_enforced(example_poli
     assert f"## Rules {NOT_YET_ENFORCED}" in text
     assert "- `published-output-checks`: Published outputs pass statistical disclosure" in text
     csv_text = render_ropa(example_policy, "csv")
-    assert "Stated, not yet enforced by evalink: Published outputs pass" in csv_text
+    assert "Stated, not yet enforced by evalink: motivated intruder measured" in csv_text
+    assert "Published outputs pass statistical disclosure control before release." in csv_text

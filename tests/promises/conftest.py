@@ -74,7 +74,7 @@ class Timeline:
         if "held" not in self.copies:
             with environment(CHEAP):
                 p = self.programme
-                p.synth(families=150, population=4000)
+                p.synth(families=200, population=5000)
                 p.nodes()
                 p.identify()
                 p.share()
@@ -133,8 +133,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutput:
             EXAMPLE_POLICY,
             tmp_path_factory.mktemp("demo"),
             Console(file=printed, width=200),
-            families=150,
-            population=4000,
+            families=200,
+            population=5000,
             seed=5,
         )
     return DemoOutput(run, printed.getvalue())

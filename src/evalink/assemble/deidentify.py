@@ -97,24 +97,46 @@ class Deidentified:
         }
 
 
+def _class_sizes(table: pl.DataFrame, quasi: list[str]) -> pl.DataFrame:
+    """Each person showing any quasi-identifier → how many persons share what they show.
+
+    A value withheld from a person could be anyone's, so a person is counted with
+    everyone who has the values still shown of them (a person whose year of birth, sex
+    and index period are withheld is one of all those in their area). Persons with a
+    value withheld where this one shows it are not counted: the size is a lower bound."""
+    people = table.select(PERSON, *quasi).unique(subset=[PERSON])
+    sizes = [pl.DataFrame(schema={PERSON: pl.Utf8, "size": pl.UInt32})]
+    for pattern in people.select(pl.col(q).is_not_null() for q in quasi).unique().iter_rows():
+        shown = [q for q, is_shown in zip(quasi, pattern, strict=True) if is_shown]
+        if not shown:
+            continue  # a person with every quasi-identifier withheld reveals none
+        these = people.filter(
+            pl.all_horizontal(
+                pl.col(q).is_not_null() == is_shown
+                for q, is_shown in zip(quasi, pattern, strict=True)
+            )
+        )
+        counts = people.group_by(shown).agg(pl.len().cast(pl.UInt32).alias("size"))
+        sizes.append(these.join(counts, on=shown).select(PERSON, "size"))
+    return pl.concat(sizes)
+
+
 def small_families(exact: pl.DataFrame, table: pl.DataFrame, quasi: list[str], k: int) -> set[str]:
     """The (true) families of persons whose quasi-identifier combination fewer than k
     persons share (persons whose quasi-identifiers are all withheld reveal none)."""
     if not quasi:
         return set()
-    people = table.select(PERSON, *quasi).unique(subset=[PERSON])
-    shown = ~pl.all_horizontal(pl.col(q).is_null() for q in quasi)
-    small = people.filter(shown & (pl.len().over(quasi) < k)).select(PERSON)
+    small = _class_sizes(table, quasi).filter(pl.col("size") < k).select(PERSON)
     families = exact.select(PERSON, FAMILY).unique().join(small, on=PERSON)
     return set(families[FAMILY].to_list())
 
 
 def smallest_class(table: pl.DataFrame, quasi: list[str]) -> int:
-    people = table.select(PERSON, *quasi).unique(subset=[PERSON])
+    people = table.select(PERSON).unique()
     if not quasi:
         return people.height
-    shown = people.filter(~pl.all_horizontal(pl.col(q).is_null() for q in quasi))
-    return int(shown.group_by(quasi).len()["len"].min() or 0) if shown.height else people.height
+    sizes = _class_sizes(table, quasi)
+    return int(sizes["size"].min()) if sizes.height else people.height
 
 
 def suppress(exact: pl.DataFrame, rule: Generalisation,
@@ -207,8 +229,9 @@ def deidentify(
         steps=steps,
         k=k,
         quasi_identifiers=quasi,
-        families=table[FAMILY].n_unique() if table.height else 0,
-        persons=table[PERSON].n_unique() if table.height else 0,
+        # Counted on the exact table: a family whose link was withheld is still one.
+        families=exact[FAMILY].n_unique() if exact.height else 0,
+        persons=exact[PERSON].n_unique() if exact.height else 0,
         families_suppressed={w: n for w, n in suppressed.items() if n},
         risks=risks,
         before=before,

@@ -127,6 +127,7 @@ def months_band(months: pl.Expr, width: int) -> pl.Expr:
 
     Bands count from 1 after the index month and from -1 before it, so a band of 3 or 6
     never holds months of two different 6-month windows; the index month is its own.
+    No month (a person with no outcome, an event with no end) stays empty.
     """
     if width <= 1:
         return months.cast(pl.Utf8)
@@ -137,7 +138,8 @@ def months_band(months: pl.Expr, width: int) -> pl.Expr:
         .then(pl.format("{}..{}", after_start, after_start + width - 1))
         .when(months < 0)
         .then(pl.format("{}..{}", before_end - width + 1, before_end))
-        .otherwise(pl.lit("0"))
+        .when(months == 0)
+        .then(pl.lit("0"))
     )
 
 
