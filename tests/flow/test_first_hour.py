@@ -114,14 +114,15 @@ def test_an_assembly_refused_by_its_checks_leaves_the_project_name_free(
 ):
     linker = tmp_path / "linker"
     shutil.copytree(flow / "linker", linker)
-    # A council that put a surname into the headlines field: the identifier scan must
-    # refuse the dataset before anything is kept.
+    # A council that put a surname into the help-received field (released as it is; the
+    # headlines would be generalised to their number): the identifier scan must refuse
+    # the dataset before anything is kept.
     with Node.open(linker, PASSPHRASE) as node:
         surname = node.read_dataset("identifiers").column("surname")[0].as_py()
         attributes = pl.from_arrow(node.read_dataset("attributes"))
         bad = node.write_dataset(
             "attributes",
-            attributes.head(1).with_columns(pl.lit(surname).alias("headlines")).to_arrow(),
+            attributes.head(1).with_columns(pl.lit(surname).alias("help_received")).to_arrow(),
         )
     before = node_state(linker)
 

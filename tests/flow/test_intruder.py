@@ -52,3 +52,23 @@ def test_an_intruder_naming_a_column_the_dataset_lacks_is_one_line_and_exit_2(
     assert "intruders[0].knows" in result.output
     assert "'postcode' is not a field of dataset 'research_dataset'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_outcome_row_keeps_its_months_since_the_index_date(flow, env):
+    import polars as pl
+
+    from evalink.node import Node
+    from tests.flow.conftest import PASSPHRASE
+
+    with Node.open(flow / "research", PASSPHRASE) as research:
+        released = pl.from_arrow(research.read_dataset("research_dataset"))
+    outcomes = released.filter(pl.col("outcome").is_not_null())
+    assert outcomes.height > 0
+    assert outcomes["outcome_start_month"].null_count() == 0
+    # Months since the index date, never a calendar date.
+    for column in ("outcome_start_month", "outcome_end_month", "index_period"):
+        assert not released[column].drop_nulls().str.contains(r"^\d{4}-\d{2}$").any()
+    # A row with no outcome has no months either (not month 0).
+    assert released.filter(pl.col("outcome").is_null())["outcome_start_month"].null_count() == (
+        released.filter(pl.col("outcome").is_null()).height
+    )
