@@ -1,14 +1,20 @@
-"""De-identification before research: pseudonyms, k-anonymity, the identifier scan."""
+"""De-identification before research: pseudonyms, the identifier scan, and `deidentify`,
+which climbs the generalisation ladder and then withholds, family by family, what still
+singles a family out, until every intruder the policy enforces is within its bound and
+every combination of quasi-identifiers is shared by k persons."""
 
 from __future__ import annotations
 
-import polars as pl
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import json
 
-from evalink.assemble.anonymity import k_anonymise, small_classes
+import polars as pl
+
+from evalink.assemble.deidentify import COMPONENTS, components_for, deidentify
+from evalink.assemble.generalise import LADDER, released
+from evalink.assemble.intruder import attack
 from evalink.assemble.pseudonyms import new_project_key, pseudonym
 from evalink.assemble.scan import identifier_values, scan
+from tests.assemble.test_intruder import SERVICE_EVENTS, council, exact, outsider
 from tests.tables import table
 
 
@@ -27,68 +33,6 @@ def test_a_pseudonym_is_not_the_reference_number_or_its_plain_hash():
     value = pseudonym("R000123", new_project_key())
     assert "R000123" not in value
     assert value not in hashlib.sha256(b"R000123").hexdigest()
-
-
-PEOPLE = table(
-    """
-    pseudonym | year_of_birth | sex | local_authority | area_code | attachment_month
-    a         | 2005          | F   | Sandwell        | S01       | 2015-05
-    b         | 2006          | F   | Sandwell        | S02       | 2015-06
-    c         | 2007          | F   | Sandwell        | S03       | 2015-07
-    d         | 2008          | M   | Sandwell        | S01       | 2015-05
-    e         | 2009          | M   | Sandwell        | S02       | 2015-06
-    f         | 2006          | M   | Sandwell        | S03       | 2015-07
-    g         | 1960          | M   | Sandwell        | S01       | 2016-11
-    """
-)
-QUASI = ["year_of_birth", "sex", "local_authority", "area_code", "attachment_month"]
-
-
-def test_quasi_identifiers_are_generalised_until_classes_reach_k():
-    out, report = k_anonymise(PEOPLE, QUASI, k=3)
-    assert not small_classes(out, QUASI, 3).any()
-    assert report.steps_applied[0] == "area_code → local authority only"
-    assert out["area_code"].is_null().all()
-
-
-def test_a_person_still_unique_after_generalising_keeps_their_records_without_quasi_identifiers():
-    out, report = k_anonymise(PEOPLE, QUASI, k=3)
-    g = out.filter(pl.col("pseudonym") == "g").to_dicts()
-    assert g == [{"pseudonym": "g", **dict.fromkeys(QUASI)}]
-    assert report.persons_suppressed == 1
-    assert report.smallest_class >= 3
-
-
-def test_a_person_with_several_outcome_rows_is_counted_once():
-    rows = pl.concat([PEOPLE, PEOPLE.filter(pl.col("pseudonym") == "a")])
-    out, _ = k_anonymise(rows, QUASI, k=3)
-    assert out.filter(pl.col("pseudonym") == "a").height == 2
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(1950, 2015), st.sampled_from("FM"), st.sampled_from(["A1", "A2", "A3"])
-        ),
-        min_size=1,
-        max_size=60,
-    ),
-    st.integers(2, 10),
-)
-def test_k_anonymity_always_holds_on_what_is_released(rows, k):
-    frame = pl.DataFrame(
-        {
-            "pseudonym": [str(i) for i in range(len(rows))],
-            "year_of_birth": [str(r[0]) for r in rows],
-            "sex": [r[1] for r in rows],
-            "area_code": [r[2] for r in rows],
-        }
-    )
-    quasi = ["year_of_birth", "sex", "area_code"]
-    out, _ = k_anonymise(frame, quasi, k)
-    assert not small_classes(out, quasi, k).any()
-    assert out.height == frame.height
 
 
 VAULT = table(
@@ -134,3 +78,239 @@ def test_a_clean_dataset_passes_the_scan():
         """
     )
     assert scan(dataset, identifier_values(VAULT, ["forename", "surname", "dob", "nino"])) == []
+
+
+# --- deidentify -----------------------------------------------------------------------
+
+QUASI = ["index_period", "year_of_birth", "sex", "local_authority"]  # the example policy's
+
+
+def family(rows: pl.DataFrame, name: str) -> pl.DataFrame:
+    return rows.filter(pl.col("pseudonym").str.starts_with(name.lower()))
+
+
+# Three families of a mother born in 1980 and a son born in 2005, alike in everything
+# the council knows but their keyworker costs: close together, or one far from the rest.
+NEAR_COSTS = exact(
+    """
+    pseudonym | family_pseudonym | year_of_birth | sex | keyworker_cost
+    a1        | A                | 1980          | F   | 1210
+    a2        | A                | 2005          | M   | 1210
+    b1        | B                | 1980          | F   | 1220
+    b2        | B                | 2005          | M   | 1220
+    c1        | C                | 1980          | F   | 1390
+    c2        | C                | 2005          | M   | 1390
+    """
+)
+FAR_COST = NEAR_COSTS.with_columns(
+    keyworker_cost=pl.when(pl.col("family_pseudonym") == "C")
+    .then(pl.lit("9390"))
+    .otherwise(pl.col("keyworker_cost"))
+)
+
+
+def test_a_cost_band_that_holds_every_cost_is_enough_and_nothing_is_withheld():
+    rows = NEAR_COSTS
+    out, report = deidentify(rows, [council()], k=2, quasi=QUASI)
+    # At £100 the Cedars' £1,300 is theirs alone; £500 bands hold all three families.
+    assert report.steps == [LADDER[0][0], LADDER[1][0]]
+    assert report.rule.cost_band == 500 and report.families_suppressed == {}
+    assert set(out["keyworker_cost"]) == {"1000-1499"}
+    assert [r.reidentified for r in report.risks] == [0]
+    assert report.within
+
+
+def test_a_family_singled_out_by_its_cost_has_the_cost_withheld_and_nothing_else():
+    rows = FAR_COST
+    out, report = deidentify(rows, [council()], k=2, quasi=QUASI)
+    # No band on the ladder holds £9,390 with the others: the Cedars' cost is withheld,
+    # theirs only, and then the council finds no family.
+    assert report.families_suppressed == {"keyworker cost": 1}
+    assert family(out, "C")["keyworker_cost"].is_null().all()
+    assert family(out, "A")["keyworker_cost"].is_not_null().all()
+    assert family(out, "C")["year_of_birth"].is_not_null().all()
+    assert [r.reidentified for r in report.risks] == [0]
+    assert attack(rows, out, report.rule, council()).reidentified == 0
+
+
+def test_without_the_withholding_the_same_rule_gives_the_family_away():
+    # Evidence that can fail: skip the suppression and the attack finds the Cedars.
+    rows = FAR_COST
+    _, report = deidentify(rows, [council()], k=2, quasi=QUASI)
+    unsuppressed = attack(rows, released(rows, report.rule), report.rule, council())
+    assert unsuppressed.found == {"C"} and not unsuppressed.within
+    rung0 = LADDER[0][1]
+    assert attack(rows, released(rows, rung0), rung0, council()).found == {"C"}
+
+
+def test_the_before_figures_are_the_attack_on_the_exact_values():
+    rows = NEAR_COSTS
+    _, report = deidentify(rows, [council()], k=2, quasi=QUASI)
+    # Exact costs tell all three families apart; the release tells none.
+    assert [(r.intruder, r.reidentified) for r in report.before] == [("council", 3)]
+    assert [r.reidentified for r in report.risks] == [0]
+
+
+def test_the_ladder_climbs_until_every_quasi_identifier_combination_is_shared_by_k():
+    rows = exact(
+        """
+        pseudonym | family_pseudonym | year_of_birth
+        a1        | A                | 1980
+        b1        | B                | 1981
+        c1        | C                | 1983
+        d1        | D                | 1984
+        e1        | E                | 1986
+        f1        | F                | 1988
+        """
+    )
+    out, report = deidentify(rows, [], k=3, quasi=QUASI)
+    # Five-year bands leave 1985-1989 with two persons; ten-year bands hold all six.
+    assert report.rule.birth_years == 10 and report.families_suppressed == {}
+    assert set(out["year_of_birth"]) == {"1980-1989"}
+    assert report.smallest_class == 6 and report.within
+
+
+def test_a_person_with_quasi_identifiers_withheld_counts_among_all_who_share_the_rest():
+    # One person born long before the others: no band on the ladder joins them, so
+    # their year of birth and sex are withheld. What is still shown of them (index
+    # period and area) is shared by all seven, so the release is k-anonymous.
+    rows = exact(
+        """
+        pseudonym | family_pseudonym | year_of_birth
+        a1        | A                | 1931
+        b1        | B                | 2000
+        c1        | C                | 2001
+        d1        | D                | 2002
+        e1        | E                | 2003
+        f1        | F                | 2004
+        g1        | G                | 2005
+        """
+    )
+    out, report = deidentify(rows, [], k=3, quasi=QUASI)
+    assert report.families_suppressed == {"years of birth and sex": 1}
+    a = family(out, "A").row(0, named=True)
+    assert (a["year_of_birth"], a["sex"]) == (None, None)
+    assert a["index_period"] is not None and a["local_authority"] == "Sandwell"
+    assert report.smallest_class >= 3 and report.within
+
+
+# Two pairs of families alike, with one social care episode in the mother (A, E) or in
+# the son (B, F), and the Cedars, with one in each: no other family has two.
+EPISODES = exact(
+    """
+    pseudonym | family_pseudonym | year_of_birth | sex | outcome | outcome_start | outcome_end
+    a1        | A                | 1980          | F   | CIN     | 2015-09       | 2015-12
+    a2        | A                | 2005          | M   | -       | -             | -
+    e1        | E                | 1980          | F   | CIN     | 2015-09       | 2015-12
+    e2        | E                | 2005          | M   | -       | -             | -
+    b1        | B                | 1980          | F   | -       | -             | -
+    b2        | B                | 2005          | M   | CIN     | 2015-09       | 2015-12
+    f1        | F                | 1980          | F   | -       | -             | -
+    f2        | F                | 2005          | M   | CIN     | 2015-09       | 2015-12
+    c1        | C                | 1980          | F   | CIN     | 2015-09       | 2015-12
+    c2        | C                | 2005          | M   | CIN     | 2015-09       | 2015-12
+    """
+)
+
+
+def test_a_family_singled_out_by_how_its_members_events_combine_loses_the_link_not_its_size():
+    services = council(events=SERVICE_EVENTS, id="council-services")
+    out, report = deidentify(EPISODES, [services], k=2, quasi=QUASI)
+    cedars = family(out, "C")
+    # Each of the Cedars alone looks like a member of another family; together they do
+    # not. The link between them goes; each keeps the family's size for the evaluation.
+    assert report.families_suppressed.get("link between the members") == 1
+    assert cedars["family_pseudonym"].is_null().all()
+    assert cedars["family_size"].to_list() == ["2", "2"]
+    assert out.filter(pl.col("family_pseudonym").is_null()).height == 2
+    assert [r.reidentified for r in report.risks] == [0] and report.within
+
+
+def test_suppression_coarsens_an_outcomes_months_but_never_blanks_them():
+    services = council(events=SERVICE_EVENTS, id="council-services")
+    out, _ = deidentify(EPISODES, [services], k=2, quasi=QUASI)
+    # The evaluation measures from the months since the index date: every outcome row
+    # keeps them, the Cedars' in 24-month bands that still say "within two years after".
+    outcomes = out.filter(pl.col("outcome").is_not_null())
+    assert outcomes.height == EPISODES.filter(pl.col("outcome").is_not_null()).height
+    assert outcomes["outcome_start_month"].is_not_null().all()
+    assert family(outcomes, "C")["outcome_start_month"].to_list() == ["1..24", "1..24"]
+    # ... and a row with no outcome has no months.
+    assert out.filter(pl.col("outcome").is_null())["outcome_start_month"].is_null().all()
+
+
+def test_a_family_of_a_size_no_other_family_has_loses_its_link_and_then_its_size():
+    rows = exact(
+        """
+        pseudonym | family_pseudonym | year_of_birth | sex
+        a1        | A                | 1980          | F
+        a2        | A                | 2005          | M
+        b1        | B                | 1980          | F
+        b2        | B                | 2005          | M
+        c1        | C                | 1980          | F
+        c2        | C                | 2005          | M
+        d1        | D                | 1980          | F
+        d2        | D                | 2005          | M
+        d3        | D                | 2007          | M
+        """
+    )
+    out, report = deidentify(rows, [council()], k=2, quasi=QUASI)
+    # Each member released alone still carries the family's size, which no other
+    # family shares, so the size goes last; the three persons stay in the dataset.
+    threes = family(out, "D")
+    assert threes.height == 3
+    assert threes["family_pseudonym"].is_null().all() and threes["family_size"].is_null().all()
+    assert family(out, "A")["family_size"].to_list() == ["2", "2"]
+    assert [r.reidentified for r in report.risks] == [0] and report.within
+
+
+def test_an_intruder_the_policy_does_not_enforce_is_measured_but_drives_no_suppression():
+    services = council(events=SERVICE_EVENTS, enforced=False, id="council-services")
+    _, report = deidentify(EPISODES, [council(), services], k=2, quasi=QUASI)
+    # The council alone finds no family at the first rung; the Trust's own records of
+    # the Cedars' episodes find them, and that is reported, not acted on.
+    assert report.steps == [LADDER[0][0]] and report.families_suppressed == {}
+    measured = {r.intruder: r for r in report.risks}
+    assert measured["council"].reidentified == 0
+    assert measured["council-services"].found == {"C"} and not measured["council-services"].within
+    assert report.within  # the release is within what the policy enforces
+    shown = {r["intruder"]: r for r in report.as_dict()["intruders"]}
+    assert shown["council-services"]["enforced"] is False
+    assert shown["council-services"]["reidentified"] == 1
+
+
+def test_a_family_the_council_knows_by_what_nothing_can_withhold_is_refused():
+    # The only waiting family: its cohort is the evaluation's comparison and is never
+    # withheld, so the council finds it however much else goes, and the release is
+    # refused rather than sent.
+    rows = exact(
+        """
+        pseudonym | family_pseudonym | cohort
+        a1        | A                | attached
+        b1        | B                | attached
+        w1        | W                | eligible_waiting
+        """
+    )
+    _, report = deidentify(rows, [council()], k=1, quasi=QUASI)
+    assert [r.reidentified for r in report.risks] == [1]
+    assert not report.within
+
+
+def test_suppression_withholds_only_what_the_intruder_knows_in_the_order_given():
+    assert components_for(council()) == [
+        "keyworker cost", "headlines", "years of birth and sex", "index period",
+        "link between the members", "family size",
+    ]  # fmt: skip
+    # The outsider knows a sentence and its month, not the family.
+    assert components_for(outsider()) == [
+        "years of birth and sex", "outcome details", "outcome months to 24-month bands",
+    ]  # fmt: skip
+    assert list(COMPONENTS)[-1] == "family size"
+
+
+def test_the_report_carries_counts_and_no_pseudonym():
+    rows = FAR_COST
+    _, report = deidentify(rows, [council(), outsider()], k=2, quasi=QUASI)
+    text = json.dumps(report.as_dict())
+    assert not [p for p in rows["pseudonym"].unique() if f'"{p}"' in text]
+    assert report.as_dict()["families_suppressed"] == {"keyworker cost": 1}
