@@ -51,7 +51,7 @@ def small_world(tmp_path_factory) -> Path:
     from evalink.synth import generate
 
     out = tmp_path_factory.mktemp("world") / "world"
-    generate(out, families=200, population=5000, seed=11)
+    generate(out, families=150, population=4000, seed=11)
     return out
 
 

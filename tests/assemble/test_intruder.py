@@ -110,8 +110,8 @@ def outsider(knows: list[str] | None = None) -> Intruder:
         unit="person",
         knows=["year_of_birth", "sex", "local_authority"] if knows is None else knows,
         events=IntruderEvents(
-            where={"outcome_detail": ["custody"]},
-            knows=["outcome_detail", "outcome_start_month"],
+            where={"outcome": ["conviction"], "outcome_detail": ["custody"]},
+            knows=["outcome", "outcome_detail", "outcome_start_month"],
             how_many="one",
         ),
         max_reidentified=0.001,
@@ -157,24 +157,13 @@ def test_a_council_that_does_not_know_the_cost_cannot_use_it():
 
 def test_a_released_value_left_empty_is_compatible_with_any_family():
     rule = Generalisation(cost_band=100)
-    withheld = released(TWO_COSTS, rule).with_columns(
-        keyworker_cost=pl.when(pl.col("family_pseudonym") == "A")
-        .then(None)
-        .otherwise(pl.col("keyworker_cost"))
-    )
+    withheld = released(TWO_COSTS, rule).with_columns(keyworker_cost=pl.lit(None, pl.Utf8))
     risk = attack(TWO_COSTS, withheld, rule, council())
-    # The Ashes, cost withheld, might be either family; the Birches' £1,300 is still
-    # only theirs (the attack does not rule the Birches out of the Ashes' candidates).
-    assert risk.found == {"B"}
-    assert risk.expected_rate == (1 / 2 + 1) / 2
+    # Both costs withheld: each family might be either, and neither is found.
+    assert risk.found == set()
+    assert risk.expected_rate == (1 / 2 + 1 / 2) / 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, reported: the attack counts each released unit's candidates on "
-    "their own and does not rule out a candidate found for another unit, so a family "
-    "whose one value is withheld is not found by elimination",
-)
 def test_a_family_whose_other_candidates_are_all_found_elsewhere_is_found_by_elimination():
     rule = Generalisation(cost_band=100)
     withheld = released(TWO_COSTS, rule).with_columns(
@@ -334,12 +323,6 @@ def test_a_person_found_alone_puts_their_family_among_the_risky_ones():
     assert risky_families(TWO_CUSTODIES, risk) == {"P", "Q"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, reported: the person attack drops a released row whose `where` "
-    "columns were all withheld, so withholding a sentence type hides the conviction "
-    "from the outsider instead of leaving it a candidate",
-)
 def test_a_conviction_with_its_sentence_withheld_could_still_be_the_custody():
     rows = exact(
         """

@@ -51,4 +51,4 @@ def test_a_research_dataset_with_a_small_group_breaks_the_reference_number_promi
         )
     report = held.check()
     assert report[REFERENCE].state == BROKEN
-    assert "1 person(s) in 1 group(s) smaller than k=10" in report[REFERENCE].evidence
+    assert "1 person(s) in groups smaller than k=10" in report[REFERENCE].evidence

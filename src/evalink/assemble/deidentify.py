@@ -20,7 +20,13 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from evalink.assemble.generalise import COARSE_MONTHS, LADDER, Generalisation, released
+from evalink.assemble.generalise import (
+    COARSE_MONTHS,
+    LADDER,
+    Generalisation,
+    month_number,
+    released,
+)
 from evalink.assemble.intruder import FAMILY, PERSON, Risk, attack, risky_families
 from evalink.assemble.utility import RateRatio, rate_ratios
 from evalink.policy.spec import Intruder
@@ -56,6 +62,9 @@ def components_for(intruder: Intruder) -> list[str]:
             # Only a detail the intruder knows of is worth withholding.
             if intruder.events is not None and "outcome_detail" in intruder.events.where:
                 names.append(name)
+        elif name == "index period" and intruder.events is not None:
+            # Where an event sits in calendar time depends on it, known or not.
+            names.append(name)
         elif known & set(columns):
             names.append(name)
     return names
@@ -97,7 +106,7 @@ class Deidentified:
         }
 
 
-def _class_sizes(table: pl.DataFrame, quasi: list[str]) -> pl.DataFrame:
+def class_sizes(table: pl.DataFrame, quasi: list[str]) -> pl.DataFrame:
     """Each person showing any quasi-identifier → how many persons share what they show.
 
     A value withheld from a person could be anyone's, so a person is counted with
@@ -126,7 +135,7 @@ def small_families(exact: pl.DataFrame, table: pl.DataFrame, quasi: list[str], k
     persons share (persons whose quasi-identifiers are all withheld reveal none)."""
     if not quasi:
         return set()
-    small = _class_sizes(table, quasi).filter(pl.col("size") < k).select(PERSON)
+    small = class_sizes(table, quasi).filter(pl.col("size") < k).select(PERSON)
     families = exact.select(PERSON, FAMILY).unique().join(small, on=PERSON)
     return set(families[FAMILY].to_list())
 
@@ -135,7 +144,7 @@ def smallest_class(table: pl.DataFrame, quasi: list[str]) -> int:
     people = table.select(PERSON).unique()
     if not quasi:
         return people.height
-    sizes = _class_sizes(table, quasi)
+    sizes = class_sizes(table, quasi)
     return int(sizes["size"].min()) if sizes.height else people.height
 
 
@@ -167,6 +176,45 @@ def suppress(exact: pl.DataFrame, rule: Generalisation,
             kept = pl.col(f"coarse_{column}") if columns == MONTHS else pl.lit(None, pl.Utf8)
             out = out.with_columns(pl.when(hit).then(kept).otherwise(pl.col(column)).alias(column))
     return out.select(table.columns)
+
+
+def _cover(exact: pl.DataFrame, risks: list[Risk], intruders: list[Intruder],
+           withheld: dict[str, set[str]]) -> bool:
+    """A person an outsider still finds by one event, with all of their own withheld,
+    is found because the other events of that kind were released in full: withhold the
+    same from the family with the nearest event of the same kind in the same area, so
+    that theirs is one of two. True if anything more was withheld."""
+    changed = False
+    for risk, intruder in zip(risks, intruders, strict=True):
+        if not risk.enforced or risk.within or intruder.events is None:
+            continue
+        kind = {c: v for c, v in intruder.events.where.items() if c != "outcome_detail"}
+        if not kind or "outcome_detail" not in intruder.events.where:
+            continue
+        cover = set(components_for(intruder))
+        # What it knows and suppression never withholds must be the same for both.
+        alike = [c for c in intruder.knows if not any(c in COMPONENTS[n] for n in cover)]
+        events = exact.filter(
+            pl.all_horizontal(pl.col(c).is_in(v) for c, v in kind.items())
+        ).with_columns(month=month_number(pl.col("outcome_start")))
+        covered = [f for f, parts in withheld.items() if cover <= parts]
+        for person in sorted(risk.found):
+            mine = events.filter(pl.col(PERSON) == person)
+            if mine.height == 0:
+                continue
+            family, month = mine[FAMILY][0], mine["month"].min()
+            others = events.filter(
+                (pl.col(FAMILY) != family)
+                & ~pl.col(FAMILY).is_in(covered)
+                & pl.all_horizontal(pl.col(c).eq_missing(mine[c][0]) for c in alike)
+            )
+            if others.height == 0:
+                continue
+            nearest = others.sort((pl.col("month") - month).abs(), FAMILY)[FAMILY][0]
+            withheld.setdefault(nearest, set()).update(cover)
+            covered.append(nearest)
+            changed = True
+    return changed
 
 
 def enforced(risks: list[Risk]) -> list[Risk]:
@@ -210,6 +258,8 @@ def deidentify(
                 if step is not None:
                     parts.add(step)
                     changed = True
+        if not changed:
+            changed = _cover(exact, risks, intruders, withheld)
         if not changed:
             break
         table = suppress(exact, rule, withheld)

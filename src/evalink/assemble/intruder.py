@@ -299,6 +299,7 @@ def _family_attack(
             kno = _member_signature(_months(knowledge, coarse), kno_key, fam, per, intruder)
             pairs.append(_join(rel, PERSON, kno))
     found = pl.concat(pairs) if pairs else _no_pairs()
+    found = _eliminate(found, set(linked[FAMILY].unique().to_list()))
     truth = exact.select(pl.col(PERSON), pl.col(FAMILY).alias("truth")).unique()
     found = _with_truth(found, linked, truth)
     families = exact[FAMILY].n_unique()
@@ -322,6 +323,28 @@ def _member_signature(frame, key, family_cols, person_cols, intruder) -> pl.Data
     return members.join(values, on=[*key, PERSON]).with_columns(
         signature=pl.concat_str([_text(family_cols), pl.col("member")], separator="§")
     )
+
+
+def _eliminate(found: pl.DataFrame, linked: set[str]) -> pl.DataFrame:
+    """An intruder who knows every family knows each released family is one of its own
+    and each of its own is at most one released family: a family it matched to exactly
+    one released family is no candidate for any other unit — not for another family,
+    and not for a member released alone, whose family is not released whole. Repeated
+    until nothing changes, as the intruder would."""
+    while True:
+        families = found.filter(pl.col("unit").is_in(list(linked)))
+        alone = families.group_by("unit").agg(
+            pl.col("candidate").n_unique().alias("n"), pl.col("candidate").first()
+        ).filter(pl.col("n") == 1)
+        # A candidate two families both match alone is not settled by either.
+        taken = alone.group_by("candidate").agg(pl.col("unit").first().alias("owner"),
+                                                pl.len().alias("claims"))
+        taken = taken.filter(pl.col("claims") == 1).select("candidate", "owner")
+        ruled_out = found.join(taken, on="candidate").filter(pl.col("unit") != pl.col("owner"))
+        if ruled_out.height == 0:
+            return found
+        found = found.join(ruled_out.select("unit", "candidate"), on=["unit", "candidate"],
+                           how="anti")
 
 
 def _join(released: pl.DataFrame, unit: str, known: pl.DataFrame) -> pl.DataFrame:
@@ -362,8 +385,10 @@ def _person_attack(knowledge: pl.DataFrame, released: pl.DataFrame, intruder: In
         first = events.group_by(PERSON).agg(pl.col("start_number").min().alias("first"))
         events = events.join(first, on=PERSON).filter(pl.col("start_number") == pl.col("first"))
     rel_events = released.filter(_event_filter(intruder, released=True))
-    # A row counts only if at least one of the event's own columns was released: a
-    # row with all of them empty is no event of that kind at all.
+    # A row counts only if at least one of the event's own columns was released (a
+    # conviction whose sentence was withheld may be the custody; a row with all of
+    # them empty says nothing of being that kind of event: describe the event by its
+    # `outcome` too, so that a withheld detail leaves the row a candidate).
     rel_events = rel_events.filter(
         pl.any_horizontal(pl.col(c).is_not_null() for c in intruder.events.where)
     )
@@ -437,7 +462,10 @@ def unique_in_release(released: pl.DataFrame, intruder: Intruder) -> int:
     this is an upper bound on what a suppressed table gives away)."""
     check_columns(intruder, released.columns)
     if intruder.unit == "family":
-        family_cols = [c for c in FAMILY_COLUMNS if c in intruder.knows or c == "index_period"]
+        family_cols = [
+            c for c in FAMILY_COLUMNS
+            if c in intruder.knows or (c == "index_period" and c in released.columns)
+        ]
         person_cols = [c for c in PERSON_COLUMNS if c in intruder.knows]
         linked = released.filter(pl.col(FAMILY).is_not_null())
         families = _family_signature(linked, [FAMILY], family_cols, person_cols, intruder)
@@ -448,7 +476,8 @@ def unique_in_release(released: pl.DataFrame, intruder: Intruder) -> int:
         if intruder.events is None:
             raise InputError(f"policy: intruder '{intruder.id}' of persons knows no event")
         known = [c for c in (*PERSON_COLUMNS, *FAMILY_COLUMNS) if c in intruder.knows]
-        columns = [*known, "index_period", *intruder.events.knows]
+        columns = [c for c in (*known, "index_period", *intruder.events.knows)
+                   if c in released.columns]
         signatures = (
             released.filter(_event_filter(intruder))
             .with_columns(signature=_text(list(dict.fromkeys(columns))))

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import polars as pl
 import pyarrow as pa
 
-from evalink.assemble.intruder import unique_in_release
-from evalink.policy import Policy
+from evalink.assemble.intruder import FAMILY, PERSON, unique_in_release
+from evalink.policy import Intruder, Policy
 
 
 @dataclass
@@ -44,5 +44,25 @@ def check_received(policy: Policy, dataset: str, notes: dict, table: pa.Table) -
             )
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    unique = {i.id: unique_in_release(frame, i) for i in intruders}
+    unique = {
+        i.id: unique_in_release(frame, on_what_was_released(i, frame.columns))
+        for i in intruders
+        if on_what_was_released(i, frame.columns) is not None
+    }
     return ReceiptCheck(None, None, unique)
+
+
+def on_what_was_released(intruder: Intruder, columns: list[str]) -> Intruder | None:
+    """The intruder as far as what it knows was released: a field not sent gives it
+    nothing. None when nothing it could match on arrived (no pseudonym to count by, or
+    an intruder of persons whose events were not sent)."""
+    if PERSON not in columns or (intruder.unit == "family" and FAMILY not in columns):
+        return None
+    events = intruder.events
+    if events is not None and not set(events.where) | set(events.knows) <= set(columns):
+        events = None
+    if intruder.unit == "person" and events is None:
+        return None
+    return intruder.model_copy(
+        update={"knows": [c for c in intruder.knows if c in columns], "events": events}
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from evalink.assemble.deidentify import class_sizes
 from evalink.policy import FieldClass, Policy, SafeguardKind
 from evalink.promises.cohort import REFERENCE_FIELDS, Cohort, hits, identifier_fields
 from evalink.promises.nodes import NodeEvidence, unreadable
@@ -226,21 +227,21 @@ def _research_dataset(
         return findings
     persons = table.select(person, *quasi).unique()
     inconsistent = persons.height - persons[person].n_unique()
-    shown = (
-        persons.filter(~pl.all_horizontal(pl.col(q).is_null() for q in quasi)) if quasi else persons
-    )
-    sizes = shown.group_by(quasi).len() if quasi else pl.DataFrame({"len": [shown.height]})
-    small = sizes.filter(pl.col("len") < k)
+    # Counted as evalink.assemble counts them: a value withheld from a person could be
+    # anyone's, so a person is one of all who show what they show.
+    sizes = class_sizes(persons, quasi) if quasi else pl.DataFrame({"size": [persons.height]})
+    small = sizes.filter(pl.col("size") < k)
     if inconsistent or small.height:
+        smallest_small = int(small["size"].min()) if small.height else 0
         findings.append(
             broken(
-                f"{party}: '{dataset}': {int(small['len'].sum()):,} person(s) in {small.height} group(s) "
-                f"smaller than k={k} on {', '.join(quasi)}; {inconsistent} person(s) with more than "
-                "one combination"
+                f"{party}: '{dataset}': {small.height:,} person(s) in groups smaller than "
+                f"k={k} on {', '.join(quasi)} (the smallest {smallest_small}); {inconsistent} "
+                "person(s) with more than one combination"
             )
         )
     if not any(f.broken for f in findings):
-        smallest = int(sizes["len"].min() or 0) if sizes.height else 0
+        smallest = int(sizes["size"].min() or 0) if sizes.height else 0
         findings.append(
             checked(
                 f"{party}: '{dataset}' has {table[person].n_unique():,} pseudonyms, no identifier "
