@@ -7,11 +7,12 @@ Suppression never blanks an outcome's months since the index date: the evaluatio
 measures from them. For a family an attack still singles out, each round withholds one
 more of what *that* intruder knows, cheapest first: the keyworker cost, the headlines,
 the members' years of birth and sex, the index period, a sentence's type, then the
-outcome months' detail
-(24-month bands, which still place every outcome before or after the index date and
-within two years of it), the link between the members and last the family's size. A family kept out of a
-k-class loses its quasi-identifiers the same way. If an attack still succeeds after
-that, the dataset is refused.
+outcome months' detail (24-month bands, which still place every outcome before or after
+the index date and within two years of it), the link between the members and last the
+family's size. A sentence still alone then gets a cover: the family with the nearest
+like event in the same area has the same withheld. A family kept out of a k-class loses
+its quasi-identifiers the same way. If an attack still succeeds after that, the dataset
+is refused.
 """
 
 from __future__ import annotations
