@@ -233,23 +233,43 @@ def deidentify(
 ) -> tuple[pl.DataFrame, Deidentified]:
     """The released table and what it took. The caller refuses to send it unless
     `report.within`."""
-    steps: list[str] = []
-    table = pl.DataFrame()
-    risks: list[Risk] = []
-    rule = LADDER[0][1]
-    for name, rule in LADDER:
-        steps.append(name)
-        table = released(exact, rule)
-        risks = _attacks(exact, table, rule, intruders)
-        if all(r.within for r in enforced(risks)) and not small_families(exact, table, quasi, k):
-            break
+    # Only the intruders the policy enforces steer the release; the others are attacked
+    # once, on what is released, for the report.
+    gate = [i for i in intruders if i.enforced]
+
+    def rung(index: int) -> tuple[bool, pl.DataFrame, list[Risk]]:
+        table = released(exact, LADDER[index][1])
+        risks = _attacks(exact, table, LADDER[index][1], gate)
+        passed = all(r.within for r in risks) and not small_families(exact, table, quasi, k)
+        return passed, table, risks
+
+    # Each rung's bands nest in the next one's, so what a rung releases of a value is a
+    # function of what the rung below released: classes only merge going up, and a rung
+    # that passes is passed by every rung above it. So the lowest rung that passes is
+    # found by bisection, and when the top one does not pass, no rung does and
+    # suppression starts from there.
+    top = len(LADDER) - 1
+    passed, table, risks = rung(top)
+    chosen = top
+    if passed:
+        low, high = 0, top  # `high` passes
+        while low < high:
+            middle = (low + high) // 2
+            middle_passed, middle_table, middle_risks = rung(middle)
+            if middle_passed:
+                high, table, risks = middle, middle_table, middle_risks
+            else:
+                low = middle + 1
+        chosen = high
+    rule = LADDER[chosen][1]
+    steps = [name for name, _ in LADDER[: chosen + 1]]
     withheld: dict[str, set[str]] = {}
     while True:
         # Each round withholds one thing more from each family still singled out, the
         # next of what the intruder who found it knows; a family with all of that
         # withheld has nothing more to give.
         wanted = [(risky_families(exact, r), components_for(i))
-                  for r, i in zip(risks, intruders, strict=True) if r.enforced and not r.within]
+                  for r, i in zip(risks, gate, strict=True) if not r.within]
         wanted.append((small_families(exact, table, quasi, k), list(K_COMPONENTS)))
         changed = False
         for families, order in wanted:
@@ -260,11 +280,12 @@ def deidentify(
                     parts.add(step)
                     changed = True
         if not changed:
-            changed = _cover(exact, risks, intruders, withheld)
+            changed = _cover(exact, risks, gate, withheld)
         if not changed:
             break
         table = suppress(exact, rule, withheld)
-        risks = _attacks(exact, table, rule, intruders)
+        risks = _attacks(exact, table, rule, gate)
+    risks = _attacks(exact, table, rule, intruders)
     suppressed = {
         name: sum(1 for parts in withheld.values() if name in parts) for name in COMPONENTS
     }

@@ -74,6 +74,9 @@ class Generalisation:
 
 
 # The ladder: each rung coarser than the one before, the cheapest loss of detail first.
+# Every band nests in the next one of its kind (£100 in £500 in £1,000 in £2,000; years
+# 1, 5, 10, 20; months 1, 3, 6 inside the windows; quarter, half, year, two years), which
+# `deidentify` relies on to bisect the ladder.
 LADDER: list[tuple[str, Generalisation]] = []
 _rung = Generalisation()
 for _name, _change in [
@@ -88,7 +91,7 @@ for _name, _change in [
     ("year of birth in 10-year bands", {"birth_years": 10}),
     ("outcome months in 3-month bands within the windows", {"month_band": 3}),
     ("headlines as their number only", {"headlines": "count"}),
-    ("keyworker cost in £2,500 bands", {"cost_band": 2500}),
+    ("keyworker cost in £2,000 bands", {"cost_band": 2000}),
     ("index date to two years", {"index": "two_years"}),
     ("family size capped at 4", {"family_cap": 4}),
     ("year of birth in 20-year bands", {"birth_years": 20}),
