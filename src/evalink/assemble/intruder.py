@@ -46,7 +46,7 @@ from evalink.assemble.generalise import (
     months_band,
 )
 from evalink.errors import InputError
-from evalink.policy.spec import Intruder
+from evalink.policy.spec import Intruder, units_word
 
 FAMILY = "family_pseudonym"
 PERSON = "pseudonym"
@@ -83,7 +83,7 @@ class Risk:
 
     @property
     def units_word(self) -> str:
-        return "families" if self.unit == "family" else "persons"
+        return units_word(self.unit)
 
     @property
     def share(self) -> float:

@@ -38,17 +38,14 @@ def check_received(policy: Policy, dataset: str, notes: dict, table: pa.Table) -
         if float(result.get("share", 1.0)) > intruder.max_reidentified:
             return ReceiptCheck(
                 f"'{dataset}': intruder '{intruder.id}' re-identifies {result.get('share', 1.0):.2%} "
-                f"of its {'families' if intruder.unit == 'family' else 'persons'} (the policy accepts {intruder.max_reidentified:.2%})",
+                f"of its {intruder.units_word} (the policy accepts {intruder.max_reidentified:.2%})",
                 intruder.id,
                 {},
             )
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    unique = {
-        i.id: unique_in_release(frame, on_what_was_released(i, frame.columns))
-        for i in intruders
-        if on_what_was_released(i, frame.columns) is not None
-    }
+    shown = {i.id: on_what_was_released(i, frame.columns) for i in intruders}
+    unique = {id_: unique_in_release(frame, i) for id_, i in shown.items() if i is not None}
     return ReceiptCheck(None, None, unique)
 
 

@@ -221,7 +221,7 @@ class Transfer:
                 "sender": sender, "file_sha256": _file_sha256(path),
                 "notes": _checked_notes(manifest.get("notes"), self.policy.personal_fields()),
             }
-            batches, unique = opened.reader(), {}
+            batches, unique = opened.reader(), None
             if self.policy.intruders(dataset):
                 batches, unique = self._check_release(dataset, package_info["notes"], batches)
             part = self._write_part(
@@ -253,7 +253,7 @@ class Transfer:
             "receive", package=manifest["package_id"], sender=sender, dataset=dataset,
             flow=flow.id, fields=fields, rows=part.rows, sha256=manifest["sha256"],
             part=part.part_id, location=location, destroy_by=str(destroy_by) if destroy_by else None,
-            **({"alone_in_release": unique} if self.policy.intruders(dataset) else {}),
+            **({"alone_in_release": unique} if unique is not None else {}),
         )
         # The package is not kept: it stays openable with this node's long-term key, so
         # keeping it would defeat crypto-shredding of the part. A receipt takes its place.

@@ -69,7 +69,7 @@ def _no_export_sentence(policy: Policy) -> str:
 def _intruder_sentence(policy: Policy) -> str:
     enforced = [i for i in policy.document.intruders if i.enforced]
     bounds = "; ".join(
-        f"{i.id}: at most {i.max_reidentified:.1%} of {'families' if i.unit == 'family' else 'persons'}" for i in enforced
+        f"{i.id}: at most {i.max_reidentified:.1%} of {i.units_word}" for i in enforced
     )
     return (
         "Before researchers receive their dataset, it is attacked as each motivated "

@@ -256,6 +256,11 @@ class IntruderEvents(Strict):
     how_many: Literal["all", "one"] = "all"
 
 
+def units_word(unit: str) -> str:
+    """How an intruder's units read in a sentence: 'families' or 'persons'."""
+    return "families" if unit == "family" else "persons"
+
+
 class Intruder(Strict):
     """Someone who might try to re-identify the research dataset, by what they know (as
     columns of the released dataset), and the share of units the policy accepts their
@@ -272,6 +277,10 @@ class Intruder(Strict):
     # refused for it — for a risk the policy states it cannot yet prevent, so that it is
     # shown (as a promise not kept) rather than hidden.
     enforced: bool = True
+
+    @property
+    def units_word(self) -> str:
+        return units_word(self.unit)
 
 
 class SafeguardKind(StrEnum):

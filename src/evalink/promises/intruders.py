@@ -47,9 +47,8 @@ def check_intruders(policy: Policy, nodes: dict[str, NodeEvidence], ids: list[st
                 share = float(result["share"])
                 text = (
                     f"{party}: intruder '{intruder.id}' re-identifies {result['reidentified']:,} of "
-                    f"{result['units']:,} {_plural(intruder.unit)} in '{dataset.dataset}' "
-                    f"({share:.2%}; the "
-                    f"policy accepts {intruder.max_reidentified:.2%})"
+                    f"{result['units']:,} {intruder.units_word} in '{dataset.dataset}' "
+                    f"({share:.2%}; the policy accepts {intruder.max_reidentified:.2%})"
                 )
                 if share <= intruder.max_reidentified:
                     findings.append(checked(text))
@@ -61,6 +60,3 @@ def check_intruders(policy: Policy, nodes: dict[str, NodeEvidence], ids: list[st
         findings.append(unchecked("no research node holds a dataset these intruders test yet"))
     return findings
 
-
-def _plural(unit: str) -> str:
-    return "families" if unit == "family" else "persons"
