@@ -238,13 +238,23 @@ class Dominance(Strict):
 
 
 class DisclosureRules(Strict):
+    """Statistical disclosure control of what `applies_to` receives (evalink.disclosure):
+    the thresholds ACRO and UK trusted research environments use, by name."""
+
     id: Id
     description: Text | None = None
     applies_to: list[Id] = Field(min_length=1)
+    # Minimum number of distinct units (persons or families) behind any published cell.
     min_cell_count: int = Field(ge=1)
     dominance: Dominance
+    # p-ratio: the contributors other than the two largest must add up to at least
+    # p_ratio% of the largest, or the second largest could estimate it too closely.
     p_ratio: float = Field(gt=0, lt=100)  # percent
     rounding_base: int = Field(ge=1)
+    # A zero says "no one in this group has it" about everyone in the group.
+    zeros_disclosive: bool = True
+    # Model outputs: residual degrees of freedom at least this.
+    min_dof: int = Field(10, ge=1)
 
 
 class IntruderEvents(Strict):
