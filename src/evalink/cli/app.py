@@ -183,6 +183,8 @@ FLOW_ORDER = (
     "match",
     "assemble",
     "export",
+    "table",
+    "release",
     "audit",
     "retention",
     "promises",
