@@ -51,6 +51,7 @@ How ACRO is asked, and why (read from acro 1.0.2's code):
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ INFORMATIONAL_CHECKS = frozenset({"RequiredZeroCheck", "PresenceOfLinkedTableChe
 class AcroVerdict:
     failing: dict[Key, frozenset[str]]  # every interior cell -> evalink rule names failed
     count: dict[Key, int]  # ACRO's count of rows in the cell (its count_table)
+    aggregate: dict[Key, float]  # the cell's count, sum or mean from ACRO's evidence (NaN)
     status: str  # ACRO's status for the whole table: pass, fail or review
     dominance_asked_separately: frozenset[Key]  # see the module docstring (negatives)
 
@@ -151,7 +153,7 @@ def _shared_session() -> Any:
 
 
 @contextmanager
-def _without_log_formatting() -> Iterator[None]:
+def _acro_quietly() -> Iterator[None]:
     saved = (
         pd.DataFrame.__repr__,
         pd.Series.__repr__,
@@ -164,7 +166,10 @@ def _without_log_formatting() -> Iterator[None]:
     # collate_risk_assessments tabulates the outcome for an INFO line, also eagerly.
     acro.utils.prettify_table_string = lambda *args, **kwargs: ""
     try:
-        yield
+        with warnings.catch_warnings():
+            # ACRO silences these itself at import (acro.py); pytest turns them back on.
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
     finally:
         (
             pd.DataFrame.__repr__,
@@ -187,7 +192,11 @@ def _cells(frame: pd.DataFrame) -> Iterator[tuple[Key, Any]]:
 
 
 def _verdict(
-    checks: dict[Key, set[str]], check_status: Mapping[str, str], count: dict[Key, int], status: str
+    checks: dict[Key, set[str]],
+    check_status: Mapping[str, str],
+    count: dict[Key, int],
+    aggregate: dict[Key, float],
+    status: str,
 ) -> AcroVerdict:
     # Under "review" ACRO's dominance masks say "this cell holds a negative value".
     negatives = check_status.get("NKCheck") == "review"
@@ -199,7 +208,7 @@ def _verdict(
         if negatives and rules & {"dominance", "p-ratio"}:
             rules = (rules - {"dominance", "p-ratio"}) | {"negative"}
         failing[key] = frozenset(rules)
-    return AcroVerdict(failing, count, status, frozenset())
+    return AcroVerdict(failing, count, aggregate, status, frozenset())
 
 
 def _model(data: pd.DataFrame, index: Sequence[str], columns: str, values: str | None) -> Any:
@@ -235,10 +244,13 @@ def _run_checks(
     sdc = _shared_session().sdc_checks
     model = _model(data, index, columns, values)
     names = [ANALYSIS[aggfunc] for aggfunc in aggfuncs]
-    with _without_log_formatting():
+    with _acro_quietly():
         evidence = sdc.get_evidence_forall_analyses(names, model)
         results = {name: sdc.run_checks_for_analysis(name, evidence, model) for name in names}
     count = {key: int(n) for key, n in _cells(evidence.interim_tables["count_table"])}
+    total: dict[Key, float] = {}
+    if "sum" in evidence.interim_tables:
+        total = {key: float(v) for key, v in _cells(evidence.interim_tables["sum"])}
     verdicts: dict[str, AcroVerdict] = {}
     for aggfunc, name in zip(aggfuncs, names, strict=True):
         checks: dict[Key, set[str]] = {key: set() for key in count}
@@ -246,8 +258,17 @@ def _run_checks(
             for key, fails in _cells(mask):
                 if fails:
                     checks[key].add(check)
+        aggregate = {
+            "count": lambda key: float(count[key]),
+            "sum": lambda key: total[key],
+            "mean": lambda key: total[key] / count[key] if count[key] else float("nan"),
+        }[aggfunc]
         verdicts[aggfunc] = _verdict(
-            checks, results[name].fair_dict["check_status"], count, results[name].overall_status
+            checks,
+            results[name].fair_dict["check_status"],
+            count,
+            {key: aggregate(key) for key in count},
+            results[name].overall_status,
         )
     return verdicts
 
@@ -285,7 +306,9 @@ def acro_verdicts(
                     failing[key] |= again[aggfunc].failing[key] & {"dominance", "p-ratio"}
                     asked.add(key)
         old = verdicts[aggfunc]
-        verdicts[aggfunc] = AcroVerdict(failing, old.count, old.status, frozenset(asked))
+        verdicts[aggfunc] = AcroVerdict(
+            failing, old.count, old.aggregate, old.status, frozenset(asked)
+        )
     return verdicts
 
 
@@ -303,7 +326,7 @@ def crosstab_verdict(
     question): the cells without any are left as ACRO leaves them, unchecked."""
     session = _shared_session()
     set_thresholds(session, **thresholds)
-    with _without_log_formatting():
+    with _acro_quietly():
         table = session.crosstab(
             [data[name] for name in index],
             data[columns],
@@ -319,8 +342,12 @@ def crosstab_verdict(
     for key, text in _cells(outcome):
         # "ok", or the failing checks' names: "MinimumThresholdCheck; NKCheck; "
         checks[key] = {name.strip() for name in str(text).split(";")} - {"", "ok"}
-    counts = {key: -1 for key in checks}  # crosstab's table is the aggregate, not counts
-    verdict = _verdict(checks, record.fair.get("check_status", {}), counts, record.status)
+    aggregate = {key: float(v) for key, v in _cells(table)}
+    # crosstab's table is the aggregate; its counts only for a count table.
+    counts = {key: int(v) if aggfunc == "count" else -1 for key, v in aggregate.items()}
+    verdict = _verdict(
+        checks, record.fair.get("check_status", {}), counts, aggregate, record.status
+    )
     return verdict, table
 
 
