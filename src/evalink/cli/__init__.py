@@ -14,6 +14,7 @@ from evalink.cli import link as _link  # noqa: F401
 from evalink.cli import node as _node  # noqa: F401
 from evalink.cli import policy as _policy  # noqa: F401
 from evalink.cli import promises as _promises  # noqa: F401
+from evalink.cli import release as _release  # noqa: F401
 from evalink.cli import retention as _retention  # noqa: F401
 from evalink.cli import synth as _synth  # noqa: F401
 from evalink.cli import table as _table  # noqa: F401

@@ -224,6 +224,8 @@ class Transfer:
             batches, unique = opened.reader(), None
             if self.policy.intruders(dataset):
                 batches, unique = self._check_release(dataset, package_info["notes"], batches)
+            if self.policy.disclosure_rules(self.party) is not None:
+                batches = self._check_publication(dataset, package_info["notes"], batches)
             part = self._write_part(
                 dataset, batches, location, received=received, destroy_by=destroy_by,
                 before_commit=opened.finish, package=package_info, rule=rule,
@@ -276,6 +278,19 @@ class Transfer:
                 promises=[p.id for p in self.policy.promises_for(check.rule or "")],
             )
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), check.unique
+
+    def _check_publication(
+        self, dataset: str, notes: dict[str, Any], batches: pa.RecordBatchReader
+    ) -> pa.RecordBatchReader:
+        """A party the policy gives disclosure rules (the public) keeps only what came
+        out of the research node's airlock: every file's bytes as two trusted reviewers,
+        neither its author, approved them, and every table passing the rules again here
+        (evalink.release.publish). Anything else is refused with the rule named."""
+        from evalink.release import check_publication
+
+        table = batches.read_all()
+        check_publication(self, dataset, notes, table)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
     def _interrupted_import(self, path: Path, manifest: dict[str, Any]) -> Received | None:
         """A package this node imported, still in the inbox because the process that
