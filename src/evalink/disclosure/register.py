@@ -146,7 +146,7 @@ class Register:
         threshold's units: against the released tables, every recorded one ("all"), or
         the tables with these ids. The table itself (same id) is never its own earlier."""
         return differences(
-            _groups(table.spec, table.cell_units, table.population),
+            published_groups(table.spec, table.cell_units, table.population),
             (*table.spec.index, table.spec.columns),
             self._earlier(against),
             table.thresholds.min_count,
@@ -163,7 +163,7 @@ class Register:
                              f"'{self.node.party}'")
         earlier = [e for e in self._earlier(against) if e.table_id != table_id]
         return differences(
-            _groups(entry.spec, entry.cell_units, entry.population),
+            published_groups(entry.spec, entry.cell_units, entry.population),
             (*entry.spec.index, entry.spec.columns), earlier, entry.min_count,
         )
 
@@ -280,8 +280,9 @@ def differences(
     publish that small group."""
     found: list[Differencing] = []
     for entry in earlier:
-        theirs = _groups(entry.spec, entry.cell_units, entry.population)
-        for group in sorted(new.keys() & theirs.keys(), key=len):
+        theirs = published_groups(entry.spec, entry.cell_units, entry.population)
+        shared = sorted(new.keys() & theirs.keys(), key=lambda g: (len(g), sorted(g)))
+        for group in shared:
             size = len(new[group] ^ theirs[group])
             if 0 < size < threshold:
                 order = {n: i for i, n in enumerate(names)}
@@ -295,7 +296,7 @@ def differences(
     return found
 
 
-def _groups(
+def published_groups(
     spec: TableSpec,
     cell_units: Mapping[tuple[str, ...], frozenset[str]],
     population: frozenset[str],
@@ -438,7 +439,15 @@ def prepare(
     if node is not None and register is not None:
         conflicts = register.differencing(table)
         if conflicts:
-            raise refusal(node, conflicts, name)
+            refused = refusal(node, conflicts, name)
+            # A refusal is evidence the check ran: kept in the log, by ids and counts.
+            node.audit.record(
+                "table-refused", table=name, dataset=dataset, rule=refused.rule,
+                earlier=sorted({c.earlier_table_id for c in conflicts}),
+                releases=sorted({c.release_id for c in conflicts if c.release_id}),
+                groups=len(conflicts),
+            )
+            raise refused
     with _staged(out) as staged:
         files = table.write(staged)
         table_id = table_id_of(files[0])
