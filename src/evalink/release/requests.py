@@ -163,10 +163,11 @@ class Request:
     # --- reviewers ----------------------------------------------------------------------
 
     def decide(
-        self, key: ReviewerKey, file: str, decision: Decision, reason: str, at: str
+        self, key: ReviewerKey, file: str, decision: Decision | str, reason: str, at: str
     ) -> list[Event]:
         """One reviewer's decision on one file, signed. Not audited with the decision
         itself: the audit log is readable by the other reviewer too."""
+        decision = Decision(decision)
         reviewer = key.reviewer
         self._not_the_author(reviewer)
         if self.state not in UNDER_REVIEW:
