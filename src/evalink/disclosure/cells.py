@@ -66,9 +66,7 @@ def measure(
     if unit:
         # A unit with several rows in a cell is one contributor: its total, not its rows.
         contributors = (
-            contributors.groupby([*by, unit], sort=False, observed=True)[values]
-            .sum()
-            .reset_index()
+            contributors.groupby([*by, unit], sort=False, observed=True)[values].sum().reset_index()
         )
     by_cell = contributors.groupby(by, sort=False, observed=True)[values]
     answer["sum"] = by_cell.sum()
@@ -80,12 +78,17 @@ def measure(
     rank = ranked.groupby(by, sort=False, observed=True).cumcount()
     for column, n in (("top_n", nk_n), ("top_2", 2)):
         answer[column] = ranked[rank < n].groupby(by, sort=False, observed=True)[values].sum()
-    answer["negatives"] = (contributors[values] < 0).groupby(
-        [contributors[b] for b in by], sort=False, observed=True
-    ).sum()
-    answer["largest_abs"] = contributors[values].abs().groupby(
-        [contributors[b] for b in by], sort=False, observed=True
-    ).max()
+    answer["negatives"] = (
+        (contributors[values] < 0)
+        .groupby([contributors[b] for b in by], sort=False, observed=True)
+        .sum()
+    )
+    answer["largest_abs"] = (
+        contributors[values]
+        .abs()
+        .groupby([contributors[b] for b in by], sort=False, observed=True)
+        .max()
+    )
     return answer
 
 

@@ -11,9 +11,7 @@ from evalink.disclosure.table import TableSpec
 from evalink.disclosure.thresholds import Thresholds
 
 
-def scan_published(
-    published: pd.DataFrame, spec: TableSpec, thresholds: Thresholds
-) -> list[str]:
+def scan_published(published: pd.DataFrame, spec: TableSpec, thresholds: Thresholds) -> list[str]:
     """One line per problem the table shows: a count under the threshold, a count not a
     multiple of the rounding base, a zero while zeros are disclosive, a cell that is not
     a number. Cells are named by their row and column labels (aggregates, not people).

@@ -15,23 +15,27 @@ every equation and move the cell by `needed` (up or down, whichever is cheaper),
 for every published cell it has to change in proportion to its value and how far it
 moves it (totals cost more, so complements are found among the interior cells first).
 The published cells that had to change are suppressed too: the values found are then
-consistent with everything still published, so the interval now holds them and is wide
-enough. Suppressing only widens intervals (it removes equations' known terms), so a cell
-once protected stays protected; each suppressed cell, primary or secondary, is checked
-once, and the loop ends because each step suppresses at least one more cell and a table
-with everything suppressed protects every cell.
+consistent with everything still published, so the cell's interval holds them and is
+wide enough. Suppressing only widens intervals (it takes known terms out of the
+equations), so a cell once protected stays protected, and every value of the table an
+intruder could not rule out under one pattern stays possible under any larger one. The
+loop ends because each step suppresses at least one more cell, and a table with
+everything suppressed protects every cell.
+
+Most cells are shown protected without a programme of their own: any two values of the
+table consistent with what is published (the true one, and those the programmes find)
+that differ in a cell by `needed` prove that cell protected.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 Key = tuple[str, ...]
 
@@ -58,7 +62,11 @@ class Interval:
 
     @property
     def protected(self) -> bool:
-        return self.width >= self.needed * (1 - TOLERANCE) - TOLERANCE
+        return _wide_enough(self.high - self.low, self.needed)
+
+
+def _wide_enough(width: float, needed: float) -> bool:
+    return bool(width >= needed * (1 - TOLERANCE) - TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class Relations:
     totals: tuple[tuple[int, tuple[int, ...]], ...]  # (total cell, the cells it adds up)
     weight: np.ndarray  # how much a total counts against changing it (1 for a cell)
 
+    @cached_property
     def equations(self) -> np.ndarray:
         """One row per total: total - sum of its parts = 0."""
         matrix = np.zeros((len(self.totals), len(self.cells)))
@@ -82,67 +91,157 @@ class Relations:
             matrix[row, total] = 1.0
         return matrix
 
-    @property
+    @cached_property
     def scale(self) -> float:
         # The solver's tolerances are absolute: solve in units of the largest cell.
         finite = np.abs(self.value[np.isfinite(self.value)])
         return float(max(1.0, finite.max())) if finite.size else 1.0
 
 
+class _Attack:
+    """The intruder's linear programmes under one suppression pattern, in units of the
+    table's largest cell: the suppressed cells are the unknowns, the published ones
+    known terms of the equations."""
+
+    def __init__(self, relations: Relations, suppressed: np.ndarray) -> None:
+        self.relations = relations
+        self.hidden = np.flatnonzero(suppressed)
+        scale = relations.scale
+        self.value = relations.value / scale
+        self.lower = relations.lower / scale
+        matrix = relations.equations
+        known = -matrix[:, ~suppressed] @ self.value[~suppressed]
+        unknown = matrix[:, self.hidden]
+        # An equation with no suppressed cell left says nothing about the suppressed ones.
+        useful = np.any(unknown != 0, axis=1)
+        self.unknown = csr_matrix(unknown[useful])
+        self.known = known[useful]
+        self.bounds = [
+            (self.lower[i] if np.isfinite(self.lower[i]) else None, None) for i in self.hidden
+        ]
+        self.linked = np.asarray(np.abs(self.unknown).sum(axis=0)).ravel() > 0
+
+    def solve(
+        self, objective: np.ndarray, bounds: list[tuple[float | None, float | None]] | None = None
+    ) -> tuple[int, np.ndarray | None]:
+        """(HiGHS status, the suppressed cells' values at the optimum, or None)."""
+        if self.unknown.shape[0] == 0:
+            return (3 if np.any(objective) else 0), None
+        result = linprog(
+            objective,
+            A_eq=self.unknown,
+            b_eq=self.known,
+            bounds=bounds or self.bounds,
+            method="highs",
+        )
+        if result.status not in (0, 3):
+            # The true values satisfy every equation: a failure here is a bug, not data.
+            raise RuntimeError(f"suppression audit: linear programme failed ({result.message})")
+        return result.status, (result.x if result.status == 0 else None)
+
+    def extreme(self, position: int, sign: float) -> tuple[float, np.ndarray | None]:
+        """The least (sign 1) or greatest (sign -1) value of one suppressed cell."""
+        if not self.linked[position]:
+            end = self.bounds[position][0] if sign > 0 else None
+            return (-np.inf if end is None else end) if sign > 0 else np.inf, None
+        objective = np.zeros(self.hidden.size)
+        objective[position] = sign
+        _, x = self.solve(objective)
+        if x is None:
+            return -sign * np.inf, None
+        return float(x[position]), x
+
+
 def intervals(
     relations: Relations, suppressed: np.ndarray, which: Collection[int] | None = None
 ) -> dict[int, tuple[float, float]]:
     """(low, high) of every suppressed cell (or of those in `which`), by linear
-    programming."""
+    programming: each end is a programme's optimum, or a bound (a cell's floor, or what
+    an equation with a published total leaves it) that a value of the table consistent
+    with what is published is seen to reach."""
     suppressed = np.asarray(suppressed, dtype=bool)
-    hidden = np.flatnonzero(suppressed)
-    answer: dict[int, tuple[float, float]] = {}
-    if hidden.size == 0:
-        return answer
+    attack = _Attack(relations, suppressed)
     scale = relations.scale
-    value, lower = relations.value / scale, relations.lower / scale
-    matrix = relations.equations()
-    # Published cells are known: move them to the right-hand side. An equation with no
-    # suppressed cell left says nothing about the suppressed ones.
-    known = -matrix[:, ~suppressed] @ value[~suppressed]
-    unknown = matrix[:, hidden]
-    useful = np.any(unknown != 0, axis=1)
-    unknown, known = unknown[useful], known[useful]
-    # Cells linked by no equation cannot narrow each other: solve each group alone.
-    adjacency = csr_matrix((np.abs(unknown).T @ np.abs(unknown)) > 0)
-    _, group = connected_components(adjacency, directed=False)
-    for g in np.unique(group):
-        members = np.flatnonzero(group == g)
-        rows = np.flatnonzero(np.any(unknown[:, members] != 0, axis=1))
-        bounds = [(lower[hidden[m]] if np.isfinite(lower[hidden[m]]) else None, None)
-                  for m in members]
-        for position, m in enumerate(members):
-            cell = int(hidden[m])
-            if which is not None and cell not in which:
-                continue
-            if rows.size == 0:
-                answer[cell] = (float(relations.lower[cell]), float("inf"))
-                continue
-            ends = []
-            for sign in (1.0, -1.0):  # minimise, then maximise
-                objective = np.zeros(len(members))
-                objective[position] = sign
-                result = linprog(
-                    objective,
-                    A_eq=unknown[np.ix_(rows, members)],
-                    b_eq=known[rows],
-                    bounds=bounds,
-                    method="highs",
-                )
-                if result.status == 3:  # unbounded that way
-                    ends.append(-sign * float("inf"))
-                elif result.status == 0:
-                    ends.append(float(result.x[position]) * scale)
-                else:
-                    # The true values satisfy every equation, so this is a bug, not data.
-                    raise RuntimeError(f"suppression audit: linear programme failed ({result.message})")
-            answer[cell] = (ends[0], ends[1])
+    wanted = [p for p, cell in enumerate(attack.hidden) if which is None or int(cell) in which]
+    floor = np.array([b[0] if b[0] is not None else -np.inf for b in attack.bounds])
+    ceiling = _ceilings(attack)
+    # The true values are one such value of the table; the programmes find others.
+    seen_low = attack.value[attack.hidden].copy()
+    seen_high = seen_low.copy()
+
+    def see(x: np.ndarray | None) -> None:
+        if x is not None:
+            np.minimum(seen_low, x, out=seen_low)
+            np.maximum(seen_high, x, out=seen_high)
+
+    if len(wanted) > 1:
+        # Two programmes for many cells: all pushed down to their floors at once, then
+        # all up to their ceilings.
+        floored, capped = np.isfinite(floor), np.isfinite(ceiling)
+        see(attack.solve(floored.astype(float))[1])
+        if capped.any():
+            bounds = [
+                (b[0], ceiling[p] if capped[p] else None) for p, b in enumerate(attack.bounds)
+            ]
+            see(attack.solve(-capped.astype(float), bounds)[1])
+    answer: dict[int, tuple[float, float]] = {}
+    for p in wanted:
+        if np.isfinite(floor[p]) and seen_low[p] <= floor[p] + TOLERANCE:
+            low = float(floor[p])
+        else:
+            low, x = attack.extreme(p, 1.0)
+            see(x)
+        if np.isfinite(ceiling[p]) and seen_high[p] >= ceiling[p] - TOLERANCE:
+            high = float(ceiling[p])
+        else:
+            high, x = attack.extreme(p, -1.0)
+            see(x)
+        answer[int(attack.hidden[p])] = (low * scale, high * scale)
     return answer
+
+
+def _ceilings(attack: _Attack) -> np.ndarray:
+    """For each suppressed cell, the least of what an equation whose total is published
+    leaves it once the other parts are at their least (inf where none applies). Every
+    value of the table consistent with what is published stays under these."""
+    ceiling = np.full(attack.hidden.size, np.inf)
+    floors = np.array([b[0] if b[0] is not None else -np.inf for b in attack.bounds])
+    matrix = attack.unknown.toarray()
+    for row, rhs in zip(matrix, attack.known, strict=True):
+        # total - parts = known: with the total published, parts sum to -known.
+        parts = np.flatnonzero(row < 0)
+        if np.any(row > 0) or parts.size == 0:
+            continue
+        rest = floors[parts].sum()
+        if not np.isfinite(rest):
+            continue
+        for p in parts:
+            ceiling[p] = min(ceiling[p], -rhs - (rest - floors[p]))
+    return ceiling
+
+
+class _Seen:
+    """The range of values seen for each cell across values of the table consistent with
+    what is published: the true ones to begin with, then the programmes' optima. A cell
+    whose range is `needed` wide is protected, whatever else is suppressed later."""
+
+    def __init__(self, relations: Relations) -> None:
+        self.needed = relations.needed / relations.scale
+        self.low = relations.value / relations.scale
+        self.high = self.low.copy()
+
+    def see(self, attack: _Attack, x: np.ndarray | None) -> None:
+        if x is not None:
+            cells = attack.hidden
+            self.low[cells] = np.minimum(self.low[cells], x)
+            self.high[cells] = np.maximum(self.high[cells], x)
+
+    def proven(self, cell: int) -> bool:
+        return _wide_enough(self.high[cell] - self.low[cell], self.needed[cell])
+
+    def unproven(self, attack: _Attack) -> list[int]:
+        """Positions among `attack.hidden` of the cells not yet proven protected."""
+        return [p for p, cell in enumerate(attack.hidden) if not self.proven(int(cell))]
 
 
 def protect(relations: Relations, primary: np.ndarray) -> np.ndarray:
@@ -151,28 +250,61 @@ def protect(relations: Relations, primary: np.ndarray) -> np.ndarray:
     suppressed = np.asarray(primary, dtype=bool).copy()
     if not relations.totals:
         return suppressed
-    queue = deque(np.flatnonzero(suppressed))
-    while queue:
-        cell = queue.popleft()
-        low, high = _interval_of(relations, suppressed, cell)
-        needed = float(relations.needed[cell])
-        if Interval((), low, high, needed).protected:
-            continue
-        complements = _complements(relations, suppressed, cell, low, high, needed)
+    scale = relations.scale
+    seen = _Seen(relations)
+    while True:
+        attack = _Attack(relations, suppressed)
+        todo = seen.unproven(attack)
+        # Cells compete for what the published totals leave them, so one push proves
+        # some; push again while pushing proves more.
+        while todo:
+            _push_apart(attack, todo, seen)
+            still = seen.unproven(attack)
+            if len(still) == len(todo):
+                break
+            todo = still
+        narrow = None
+        for p in todo:
+            cell = int(attack.hidden[p])
+            if seen.proven(cell):
+                continue
+            low, x = attack.extreme(p, 1.0)
+            seen.see(attack, x)
+            high, x = attack.extreme(p, -1.0)
+            seen.see(attack, x)
+            if not _wide_enough(high - low, seen.needed[cell]):
+                narrow = (cell, low, high)
+                break
+            seen.low[cell], seen.high[cell] = low, high  # unbounded ends have no optimum
+        if narrow is None:
+            return suppressed
+        cell, low, high = narrow
+        complements = _complements(relations, suppressed, cell, low * scale, high * scale)
         if not complements:
             # Tolerances left nothing to suppress: suppress everything still published
             # rather than publish what narrows the cell (everything hidden protects all).
             complements = [int(i) for i in np.flatnonzero(~suppressed)]
         suppressed[complements] = True
-        queue.extend(complements)
-        queue.append(cell)  # checked again: the tolerance must not hide a narrow interval
-    return suppressed
 
 
-def _interval_of(
-    relations: Relations, suppressed: np.ndarray, cell: int
-) -> tuple[float, float]:
-    return intervals(relations, suppressed, {cell})[cell]
+def _push_apart(attack: _Attack, todo: list[int], seen: _Seen) -> None:
+    """Two programmes for many cells at once: every unproven cell pushed up to `needed`
+    above the least value seen of it, then down to `needed` below the greatest; each
+    optimum is a value of the table consistent with what is published."""
+    cells = attack.hidden[todo]
+    weight = 1.0 / np.maximum(seen.needed[cells], TOLERANCE)
+    for sign in (-1.0, 1.0):  # up (minimising minus the cells), then down
+        objective = np.zeros(attack.hidden.size)
+        objective[todo] = sign * weight
+        bounds = list(attack.bounds)
+        for p, cell in zip(todo, cells, strict=True):
+            floor = bounds[p][0]
+            if sign < 0:
+                bounds[p] = (floor, seen.low[cell] + seen.needed[cell])
+            else:
+                target = seen.high[cell] - seen.needed[cell]
+                bounds[p] = (target if floor is None else max(floor, target), None)
+        seen.see(attack, attack.solve(objective, bounds)[1])
 
 
 def _complements(
@@ -181,24 +313,25 @@ def _complements(
     cell: int,
     low: float,
     high: float,
-    needed: float,
 ) -> list[int]:
     """The published cells that must change for `cell` to reach `low + needed` (or
     `high - needed`), at the least cost: those to suppress next."""
     scale = relations.scale
     value, lower = relations.value / scale, relations.lower / scale
+    needed = float(relations.needed[cell]) / scale
+    low, high = low / scale, high / scale
     n = len(relations.cells)
     published = np.flatnonzero(~suppressed)
     k = published.size
-    matrix = relations.equations()
+    matrix = relations.equations
     # Variables: every cell's value y, then for each published cell how far up (dp)
     # and down (dm) it moves from its true value.
     equalities = np.zeros((matrix.shape[0] + k, n + 2 * k))
     equalities[: matrix.shape[0], :n] = matrix
-    for position, j in enumerate(published):
-        equalities[matrix.shape[0] + position, j] = 1.0
-        equalities[matrix.shape[0] + position, n + position] = -1.0
-        equalities[matrix.shape[0] + position, n + k + position] = 1.0
+    rows = matrix.shape[0] + np.arange(k)
+    equalities[rows, published] = 1.0
+    equalities[rows, n + np.arange(k)] = -1.0
+    equalities[rows, n + k + np.arange(k)] = 1.0
     rhs = np.concatenate([np.zeros(matrix.shape[0]), value[published]])
     price = (np.abs(value[published]) + 0.01) * relations.weight[published]
     objective = np.concatenate([np.zeros(n), price, price])
@@ -206,18 +339,20 @@ def _complements(
     base_bounds += [(0.0, None)] * (2 * k)
 
     best: tuple[float, np.ndarray] | None = None
-    targets = [("up", (low + needed) / scale)]
-    if np.isfinite(high) and high - needed >= relations.lower[cell]:
-        targets.append(("down", (high - needed) / scale))
+    targets = [("up", low + needed)]
+    if np.isfinite(high) and high - needed >= lower[cell]:
+        targets.append(("down", high - needed))
     for direction, target in targets:
         bounds = list(base_bounds)
         floor, _ = bounds[cell]
         bounds[cell] = (target, None) if direction == "up" else (floor, target)
-        result = linprog(objective, A_eq=equalities, b_eq=rhs, bounds=bounds, method="highs")
+        result = linprog(
+            objective, A_eq=csr_matrix(equalities), b_eq=rhs, bounds=bounds, method="highs"
+        )
         if result.status == 0 and (best is None or result.fun < best[0]):
             best = (float(result.fun), result.x)
     if best is None:
         return []
     moved = best[1][n : n + k] + best[1][n + k :]
-    cut = TOLERANCE * max(needed / scale, TOLERANCE)
+    cut = TOLERANCE * max(needed, TOLERANCE)
     return [int(published[p]) for p in np.flatnonzero(moved > cut)]

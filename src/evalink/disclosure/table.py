@@ -132,6 +132,8 @@ def safe_table(
     _check_spec(data, spec, source)
     keys = [*spec.index, spec.columns]
     complete = data.dropna(subset=keys)
+    if complete.empty:
+        raise InputError(f"{source}: no rows with a value in every column of {', '.join(keys)}")
     frame = pd.DataFrame({name: _labels(complete[name]) for name in keys}, index=complete.index)
     levels = [_levels(complete[name]) for name in keys]
     if spec.margins:
@@ -151,7 +153,9 @@ def safe_table(
     values_column = "__value__"
     if spec.values:
         frame[values_column] = _numbers(complete[spec.values])
-    measured = _Measured(frame, spec, thresholds, unit_column, values_column if spec.values else None)
+    measured = _Measured(
+        frame, spec, thresholds, unit_column, values_column if spec.values else None
+    )
 
     rows = list(itertools.product(*levels[:-1]))
     columns = levels[-1]
@@ -203,13 +207,15 @@ def safe_table(
         for p, s in zip(primary, suppressed, strict=True)
     ]
     rule_text = [
-        ";".join(sorted(rules)) if rules else RULE_SECONDARY if s is Status.SUPPRESSED_SECONDARY else ""
+        ";".join(sorted(rules))
+        if rules
+        else RULE_SECONDARY
+        if s is Status.SUPPRESSED_SECONDARY
+        else ""
         for rules, s in zip(failed, status, strict=True)
     ]
     value = cells["count"] if spec.aggfunc == "count" else cells[spec.aggfunc]
-    checks = pd.DataFrame(
-        [list(key) for key in all_keys], columns=[*spec.index, spec.columns]
-    )
+    checks = pd.DataFrame([list(key) for key in all_keys], columns=[*spec.index, spec.columns])
     checks["count"] = cells["count"].to_numpy(dtype="int64")
     checks["value"] = value.to_numpy(dtype=float)
     checks["status"] = [str(s) for s in status]
@@ -265,7 +271,9 @@ def _check_spec(data: pd.DataFrame, spec: TableSpec, source: str) -> None:
         if pd.api.types.is_bool_dtype(column) or not (
             pd.api.types.is_numeric_dtype(column) or _all_numbers(column)
         ):
-            raise InputError(f"{source}: column '{spec.values}' is not numeric, so it cannot be summed")
+            raise InputError(
+                f"{source}: column '{spec.values}' is not numeric, so it cannot be summed"
+            )
     if spec.unit:
         missing = int(data[spec.unit].isna().sum())
         if missing:
