@@ -121,6 +121,22 @@ def test_a_table_from_a_file_writes_the_publishable_table_and_every_cells_checks
     assert "12 of 12 cells published" in result.output
 
 
+def test_a_table_without_margins_has_no_totals(tmp_path, rows_csv):
+    out = tmp_path / "by-area.csv"
+    result = evalink("table", "--policy", EXAMPLE_POLICY, "--data", rows_csv, *BY_AREA,
+                     "--no-margins", "--out", out)
+    assert result.exit_code == 0, result.output
+    published = pd.read_csv(out)
+    assert list(published.columns) == ["local_authority", "F", "M"]
+    assert list(published["local_authority"]) == list(AREAS)
+
+
+def test_a_where_without_an_equals_sign_is_one_line(tmp_path, rows_csv):
+    line = one_line_error(evalink("table", "--policy", EXAMPLE_POLICY, "--data", rows_csv,
+                                  *BY_AREA, "--where", "wave", "--out", tmp_path / "o.csv"))
+    assert "--where" in line and "COL=VALUE" in line
+
+
 def test_index_columns_are_given_comma_separated_or_repeated(tmp_path, rows_csv):
     both = [
         evalink(
@@ -148,14 +164,15 @@ def test_a_table_at_a_node_is_recorded_in_its_register_and_audited_without_units
 ):
     node_dir = research_node(tmp_path / "research", everyone())
     out = tmp_path / "by-area.csv"
-    result = evalink(
-        "table", "--node", node_dir, "--dataset", "research_dataset", *BY_AREA, "--out", out
-    )
+    result = evalink("table", "--node", node_dir, "--dataset", "research_dataset", *BY_AREA,
+                     "--name", "persons by area", "--out", out)
     assert result.exit_code == 0, result.output
     table_id = hashlib.sha256(out.read_bytes()).hexdigest()
     with Node.open(node_dir, PASSPHRASE) as node:
         entry = Register(node).entry(table_id)
-    assert entry is not None and (entry.name, entry.status) == ("by-area", "prepared")
+    assert entry is not None
+    assert (entry.name, entry.dataset, entry.status) == (
+        "persons by area", "research_dataset", "prepared")
     log = [json.loads(line) for line in (node_dir / "audit" / "log.jsonl").read_text().splitlines()]
     (audited,) = [e for e in log if e["action"] == "table"]
     assert audited["details"]["table_id"] == table_id

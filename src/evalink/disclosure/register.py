@@ -55,8 +55,8 @@ _SCHEMA = pa.schema(
     [
         ("table_id", pa.string()),
         ("kind", pa.string()),
-        ("cell", pa.string()),    # JSON list of the cell's key values (cell rows)
-        ("unit", pa.string()),    # a pseudonym (cell and population rows)
+        ("cell", pa.string()),  # JSON list of the cell's key values (cell rows)
+        ("unit", pa.string()),  # a pseudonym (cell and population rows)
         ("detail", pa.string()),  # JSON (table and release rows)
     ]
 )
@@ -79,9 +79,9 @@ class RegisterEntry:
     dataset: str
     summary: dict[str, Any]
     recorded: date
-    receipt: date                        # when the data it came from was received
+    receipt: date  # when the data it came from was received
     status: Status = "prepared"
-    release_id: str | None = None        # the first release that published it
+    release_id: str | None = None  # the first release that published it
     releases: tuple[str, ...] = ()
     min_count: int = 10
     # The units themselves: kept out of the repr so that printing an entry never shows one.
@@ -98,7 +98,8 @@ class Differencing:
     earlier_name: str
     earlier_table_id: str
     release_id: str | None
-    group: tuple[tuple[str, str], ...]   # (name, value) pairs in the new table's order; () = population
+    # (name, value) pairs in the new table's order; () for the whole population
+    group: tuple[tuple[str, str], ...]
     threshold: int
 
     @property
@@ -159,12 +160,15 @@ class Register:
         it: how the airlock checks the files of one request against each other."""
         entry = self.entry(table_id)
         if entry is None:
-            raise InputError(f"table {table_id[:12]} is not in the table register of node "
-                             f"'{self.node.party}'")
+            raise InputError(
+                f"table {table_id[:12]} is not in the table register of node '{self.node.party}'"
+            )
         earlier = [e for e in self._earlier(against) if e.table_id != table_id]
         return differences(
             published_groups(entry.spec, entry.cell_units, entry.population),
-            (*entry.spec.index, entry.spec.columns), earlier, entry.min_count,
+            (*entry.spec.index, entry.spec.columns),
+            earlier,
+            entry.min_count,
         )
 
     def _earlier(self, against: Against | Collection[str]) -> list[RegisterEntry]:
@@ -173,12 +177,15 @@ class Register:
         if against == "all":
             return self.entries()
         if isinstance(against, str):
-            raise InputError(f"differencing against '{against}': give 'released', 'all' or table ids")
+            raise InputError(
+                f"differencing against '{against}': give 'released', 'all' or table ids"
+            )
         wanted = set(against)
         unknown = sorted(wanted - set(self._load()))
         if unknown:
-            raise InputError(f"table {unknown[0][:12]} is not in the table register of node "
-                             f"'{self.node.party}'")
+            raise InputError(
+                f"table {unknown[0][:12]} is not in the table register of node '{self.node.party}'"
+            )
         return [e for e in self.entries() if e.table_id in wanted]
 
     # --- writing ----------------------------------------------------------------------
@@ -217,7 +224,9 @@ class Register:
             add("population", None, str(unit), None)
         with self.node.transaction("table register"):
             part = self.node.write_dataset(
-                REGISTER, pa.table(rows, schema=_SCHEMA), events={"receipt": receipt},
+                REGISTER,
+                pa.table(rows, schema=_SCHEMA),
+                events={"receipt": receipt},
                 source="table",
             )
             _not_after(part, ceiling, dataset)
@@ -228,8 +237,9 @@ class Register:
         held = self._load()
         unknown = [t for t in table_ids if t not in held]
         if unknown:
-            raise InputError(f"table {unknown[0][:12]} is not in the table register of node "
-                             f"'{self.node.party}'")
+            raise InputError(
+                f"table {unknown[0][:12]} is not in the table register of node '{self.node.party}'"
+            )
         if not table_ids:
             return
         # Dated as the earliest of the records it refers to: it says which tables went out.
@@ -238,8 +248,11 @@ class Register:
         count = len(table_ids)
         batch = pa.table(
             {
-                "table_id": list(table_ids), "kind": ["release"] * count,
-                "cell": [None] * count, "unit": [None] * count, "detail": [detail] * count,
+                "table_id": list(table_ids),
+                "kind": ["release"] * count,
+                "cell": [None] * count,
+                "unit": [None] * count,
+                "detail": [detail] * count,
             },
             schema=_SCHEMA,
         )
@@ -288,7 +301,9 @@ def differences(
                 order = {n: i for i, n in enumerate(names)}
                 found.append(
                     Differencing(
-                        entry.name, entry.table_id, entry.release_id,
+                        entry.name,
+                        entry.table_id,
+                        entry.release_id,
                         tuple(sorted(group, key=lambda pair: order.get(pair[0], len(order)))),
                         threshold,
                     )
@@ -310,7 +325,9 @@ def published_groups(
         values = tuple(str(v) for v in key)
         groups.setdefault(frozenset(zip(names, values, strict=True)), set()).update(units)
         if spec.margins:
-            groups.setdefault(frozenset(zip(spec.index, values[:-1], strict=True)), set()).update(units)
+            groups.setdefault(frozenset(zip(spec.index, values[:-1], strict=True)), set()).update(
+                units
+            )
             groups.setdefault(frozenset({(spec.columns, values[-1])}), set()).update(units)
     frozen = {group: frozenset(units) for group, units in groups.items()}
     frozen[frozenset()] = frozenset(str(u) for u in population)
@@ -424,7 +441,8 @@ def refusal(node: Node, conflicts: list[Differencing], name: str) -> PolicyViola
     return PolicyViolation(
         f"table '{name}': {first.line()}{more}; subtracting one from the other would "
         "publish a group smaller than the threshold, and nothing was written",
-        rule=rule, promises=[p.id for p in node.policy.promises_for(rule)],
+        rule=rule,
+        promises=[p.id for p in node.policy.promises_for(rule)],
     )
 
 
@@ -442,7 +460,10 @@ def prepare(
             refused = refusal(node, conflicts, name)
             # A refusal is evidence the check ran: kept in the log, by ids and counts.
             node.audit.record(
-                "table-refused", table=name, dataset=dataset, rule=refused.rule,
+                "table-refused",
+                table=name,
+                dataset=dataset,
+                rule=refused.rule,
                 earlier=sorted({c.earlier_table_id for c in conflicts}),
                 releases=sorted({c.release_id for c in conflicts if c.release_id}),
                 groups=len(conflicts),
@@ -462,15 +483,23 @@ def prepare(
     return Prepared(table_id, name, final, summary, node is not None)
 
 
-def audit_details(name: str, table_id: str, dataset: str, summary: dict[str, Any]) -> dict[str, Any]:
+def audit_details(
+    name: str, table_id: str, dataset: str, summary: dict[str, Any]
+) -> dict[str, Any]:
     """What the audit log says of a table: names, the id, the spec and counts of cells
     by status and rule; no cell's value and no unit. ("name" is a word the log keeps
     for identifiers, hence "table".)"""
-    counts = {k: summary[k] for k in ("cells", "published", "suppressed_primary",
-                                      "suppressed_secondary") if k in summary}
+    counts = {
+        k: summary[k]
+        for k in ("cells", "published", "suppressed_primary", "suppressed_secondary")
+        if k in summary
+    }
     return {
-        "table": name, "table_id": table_id, "dataset": dataset,
-        "spec": _jsonable(summary.get("spec")), "cells_by_status": _jsonable(counts),
+        "table": name,
+        "table_id": table_id,
+        "dataset": dataset,
+        "spec": _jsonable(summary.get("spec")),
+        "cells_by_status": _jsonable(counts),
         "rules": _jsonable(summary.get("rules", {})),
     }
 
