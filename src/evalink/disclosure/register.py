@@ -234,6 +234,8 @@ class Register:
 
     def mark_released(self, table_ids: Collection[str], release_id: str) -> None:
         """Record that these tables were released (by the airlock) as `release_id`."""
+        # One id given bare would otherwise be taken for a list of its characters.
+        table_ids = [table_ids] if isinstance(table_ids, str) else list(dict.fromkeys(table_ids))
         held = self._load()
         unknown = [t for t in table_ids if t not in held]
         if unknown:
