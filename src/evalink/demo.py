@@ -6,6 +6,8 @@ on the programme's own timeline.
                 after the outcome window ends (examples/outcomes-synth.yaml)
     +1 day      departments receive; +3 days: they match and return outcomes
     +7 days     assemble (linker → research); research receives
+    +14 days    research tabulates, two reviewers approve, the airlock publishes
+                (research → public); the public node checks and keeps what it got
     receipt + 30 days      each department destroys everything of the research
     the rule's date        the linker and research destroy everything (2022-12-31)
     7 years after closure  the council destroys each family's records on its own day
@@ -51,7 +53,7 @@ from evalink.promises import (
 if TYPE_CHECKING:
     from evalink.node import Node
 
-PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research")
+PARTIES = ("council", "linker", "dwp", "moj", "dfe", "research", "public")
 DEPARTMENTS = ("dwp", "moj", "dfe")
 DEMO_PASSPHRASE = "evalink demo passphrase - not for real data"
 AS_OF = date(2015, 3, 31)  # the day before the synthetic programme starts attaching families
@@ -60,6 +62,11 @@ SHARE_AFTER_WINDOW = timedelta(days=62)
 DELIVERY = timedelta(days=1)  # a package reaches the next node the day after it is sent
 MATCHING = timedelta(days=3)  # a department matches a few days after it receives
 ASSEMBLY = timedelta(days=7)  # the linker assembles once every department has answered
+ANALYSIS = timedelta(days=14)  # researchers tabulate, then ask the airlock to publish
+# The demo's researcher and output checkers. Two reviewers, neither the author: the
+# airlock and the public node refuse anything less.
+DEMO_AUTHOR = "demo-researcher"
+DEMO_REVIEWERS = ("demo-reviewer-one", "demo-reviewer-two")
 
 
 @dataclass
@@ -72,6 +79,84 @@ class Stage:
     note: str = ""
 
 
+DEMO_DATASET = "research_dataset"
+# A withheld value (suppressed by de-identification) tabulated as a category of its own.
+WITHHELD = "withheld"
+SHOWN_CELLS = 6  # suppressed cells printed a table; OUT.checks.csv has them all
+
+
+@dataclass(frozen=True)
+class DemoTable:
+    name: str
+    file: Path
+    checks: Any  # the table's OUT.checks.csv as a frame: every cell, its status and rules
+    index: tuple[str, ...]
+
+    def suppressed(self) -> list[str]:
+        """Each suppressed cell as 'row / column (rules)': labels and rule names only."""
+        cells = self.checks[self.checks["status"] != "published"]
+        return [
+            " / ".join(str(row[c]) for c in (*self.index, "column")) + f" ({row['rules']})"
+            for _, row in cells.rename(columns={self._column(): "column"}).iterrows()
+        ]
+
+    def _column(self) -> str:
+        known = {*self.index, "count", "value", "status", "rules"}
+        return next(c for c in self.checks.columns if c not in known)
+
+
+@dataclass(frozen=True)
+class Release:
+    request: str
+    tables: list[DemoTable]
+    report: Path
+    files: dict[str, str]  # file → SHA-256, as the public node holds it
+
+
+def demo_tables(data: Any) -> Iterator[tuple[str, Any, Any, str, str]]:
+    """The demo researcher's tables of the research dataset: (name, TableSpec, rows,
+    title, description). A value de-identification withheld is a category of its own."""
+    from evalink.disclosure import TableSpec
+
+    data = data.copy()
+    # A person with no department's record is one row with no source: "none".
+    data["source"] = data["source"].fillna("none")
+    data.loc[data["source"] == "none", "outcome"] = "no record"
+    for column in ("family_size", "outcome", "outcome_start_month"):
+        data[column] = data[column].fillna(WITHHELD)
+    # Persons, not families: de-identification withholds the link between the members of
+    # a family that it would single out, so not every row carries a family pseudonym.
+    yield (
+        "persons_by_family_size",
+        TableSpec(index=("family_size",), columns="cohort", unit="pseudonym"),
+        data,
+        "Persons by the size of their family",
+        "Members of families worked with (attached) and of families waiting, by the "
+        "number of members of the family.",
+    )
+    # Over every person, those with no record included: a table of only the persons
+    # with a record would differ from the one above by the few without, and the
+    # differencing check would (rightly) refuse it.
+    yield (
+        "persons_by_outcome",
+        TableSpec(index=("source", "outcome"), columns="cohort", unit="pseudonym"),
+        data,
+        "Persons with each kind of record",
+        "Persons with at least one record of each kind from each department, at any time.",
+    )
+    windows = ("1..6", "7..12", "13..18", "19..24")
+    attendance = data[(data["outcome"] == "attendance")
+                      & data["outcome_start_month"].isin(windows)]
+    yield (
+        "sessions_missed",
+        TableSpec(index=("outcome_start_month",), columns="cohort", values="outcome_value",
+                  aggfunc="sum", unit="pseudonym"),
+        attendance,
+        "School sessions missed",
+        "School sessions missed in the two years after the index date, by months since it.",
+    )
+
+
 @dataclass
 class DemoRun:
     stages: list[Stage] = field(default_factory=list)
@@ -79,6 +164,7 @@ class DemoRun:
     checkpoints: dict[date, list[PromiseCheck]] = field(default_factory=dict)
     documents: dict[str, Path] = field(default_factory=dict)
     programme: Programme | None = None
+    release: Release | None = None
 
     @property
     def ok(self) -> bool:
@@ -224,6 +310,7 @@ class Programme:
         self.matched_on = self.received_on + MATCHING
         self.assembled_on = self.matched_on + ASSEMBLY
         self.research_on = self.assembled_on + DELIVERY
+        self.released_on = self.research_on + ANALYSIS
         self.ons_date = fixed_destroy_by(self.policy, "linker")
 
     def synth(self, families: int, population: int) -> int:
@@ -329,6 +416,76 @@ class Programme:
         with self.timeline.open("research", self.research_on) as (node, _):
             node.receive()
         return assembled
+
+    def release(self) -> Release:
+        """Research tabulates the dataset it holds (`evalink table` at the node), draws a
+        report from those tables only, and asks the airlock to publish all of them; the
+        two demo reviewers approve every file; the airlock seals them to the public
+        node, which checks them again on receipt."""
+        from evalink.disclosure import Thresholds, safe_table
+        from evalink.disclosure.register import prepare
+        from evalink.node import deliver
+        from evalink.release import (
+            Decision,
+            approve,
+            load_reviewer_key,
+            new_request,
+            new_reviewer_key,
+            publish,
+            review,
+            submit,
+            submit_review,
+            trust_reviewer,
+        )
+        from evalink.release.report import ReportTable, render_report
+
+        out = self.workdir / "outputs"
+        keys = self.workdir / "reviewers"
+        if keys.exists():
+            shutil.rmtree(keys)
+        public_keys = [
+            new_reviewer_key(name, keys, self.passphrase, created=str(self.released_on))[1]
+            for name in DEMO_REVIEWERS
+        ]
+        for party in ("research", "public"):
+            with self.timeline.open(party, self.released_on) as (node, _):
+                for key_file in public_keys:
+                    trust_reviewer(node, key_file, replace=True)
+        with self.timeline.open("research", self.released_on) as (node, _):
+            data = node.read_dataset(DEMO_DATASET, purpose="evaluation").to_pandas()
+            thresholds = Thresholds.for_party(node.policy, "public")
+            tables, shown = [], []
+            for name, spec, rows, title, description in demo_tables(data):
+                safe = safe_table(rows, thresholds, spec, source=f"dataset '{DEMO_DATASET}'")
+                prepared = prepare(
+                    safe, out / f"{name}.csv", name=name, node=node, dataset=DEMO_DATASET
+                )
+                tables.append(DemoTable(name, prepared.files[0], safe.checks, spec.index))
+                shown.append(ReportTable(prepared.files[0].name, title, description,
+                                         spec.index, safe.published))
+            report = render_report(shown, out / "report.html",
+                                   title="Families worked with and families waiting")
+            files = [t.file for t in tables] + [report]
+            request = new_request(
+                node, files, reason="Descriptive tables of the research dataset and a report",
+                author=DEMO_AUTHOR, drawn_from={report.name: [t.file.name for t in tables]},
+            )
+            submit(node, request.id, author=DEMO_AUTHOR)
+            for name in DEMO_REVIEWERS:
+                key = load_reviewer_key(keys / f"{name}.key", self.passphrase)
+                review(node, request.id, None, Decision.APPROVE,
+                       "checked the cells against the rules; nothing disclosive", key)
+                submit_review(node, request.id, key)
+            # Both reviews in and every file approved by both: the request is approved.
+            approve(node, request.id, key, "both reviews approve every file")
+            published = publish(node, request.id)
+        deliver(self.workdir / "research", self.workdir / "public")
+        with self.timeline.open("public", self.released_on + DELIVERY) as (node, _):
+            received = node.receive()
+        refused = [r.message for r in received if not r.ok]
+        if refused:
+            raise InputError(f"the public node refused the release: {refused[0]}")
+        return Release(request.id, tables, report, published.files)
 
     def destroy_when_due(self, party: str, on: date | None = None) -> tuple[date, Destroyed]:
         """Open `party` on `on` (None: the last day anything it holds falls due), after
@@ -449,6 +606,30 @@ def run_demo(
         )
 
     held_on = programme.research_on
+    if until is None or until >= programme.released_on + DELIVERY:
+        held_on = programme.released_on + DELIVERY
+        with stage(
+            "release", "release (research → public) through the airlock", programme.released_on
+        ) as done:
+            run.release = programme.release()
+            suppressed = sum(len(t.suppressed()) for t in run.release.tables)
+            done(
+                len(run.release.files),
+                f"files approved by {' and '.join(DEMO_REVIEWERS)} (neither the author, "
+                f"{DEMO_AUTHOR}) and published; {suppressed} cells suppressed",
+                held_on,
+            )
+        for table in run.release.tables:
+            cells = table.suppressed()
+            shown = "; ".join(cells[:SHOWN_CELLS])
+            more = f"; and {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
+            console.print(
+                f"    {table.file.name}: "
+                + (f"{len(cells)} suppressed: {shown}{more} (every cell with its rules: "
+                   f"{table.file.with_suffix('.checks.csv').name})" if cells
+                   else "no cell suppressed"),
+                highlight=False, markup=False,
+            )
     with stage(
         "checks-while-held", "promise checks while research holds its dataset", held_on
     ) as done:

@@ -159,7 +159,8 @@ def test_policy_check_passes_the_example(example_policy_path, evalink):
     assert result.exit_code == 0, result.output
     assert "12 promises" in result.output
     # What the policy states but no code applies yet is named, not passed over.
-    assert "stated, not yet enforced by evalink: published-output-checks" in result.output
+    assert "stated, not yet enforced by evalink: council-services" in result.output
+    assert "published-output-checks" not in result.output  # enforced (evalink.disclosure)
 
 
 def test_policy_check_refuses_linked_data_to_the_council_naming_the_promise(tmp_path, evalink):

@@ -38,17 +38,19 @@ def _section(notice: str, heading: str) -> str:
     return after.split("Transfers to other countries", 1)[0]
 
 
-def test_the_notice_does_not_claim_disclosure_control(example_policy, notice):
-    assert "disclosure control" not in notice.lower()
+def test_the_notice_states_the_disclosure_rules_evalink_enforces(example_policy, notice):
+    # Enforced since the release stage exists (evalink.disclosure, evalink.release).
+    assert RULE_KINDS["disclosure"].enforced
     rules = example_policy.disclosure_rules("public")
-    assert f"fewer than {rules.min_cell_count} people" not in notice
-    assert f"rounded to the nearest {rules.rounding_base}" not in notice
+    assert f"fewer than {rules.min_cell_count} people" in notice
+    assert f"rounded to the nearest {rules.rounding_base}" in notice
+    assert "Two reviewers, neither of them the researcher who made an output" in notice
 
 
 def test_no_rule_stated_but_not_enforced_is_offered_as_keeping_a_promise(example_policy, notice):
     unenforced = stated_not_enforced(example_policy)
-    # The intruder the policy measures but does not enforce, and the disclosure rules.
-    assert [rule for rule, _ in unenforced] == ["council-services", "published-output-checks"]
+    # The intruder the policy measures but does not enforce.
+    assert [rule for rule, _ in unenforced] == ["council-services"]
     for rule, sentence in unenforced:
         assert sentence not in notice
         assert not re.search(rf"kept by rules: [^)]*\b{re.escape(rule)}\b", notice)
@@ -71,14 +73,20 @@ def test_every_security_measure_in_the_notice_is_one_the_code_enforces(example_p
     assert re.sub(r"[\s-]", "", remaining) == ""
 
 
-def test_once_disclosure_control_is_enforced_the_notice_states_it(example_policy, monkeypatch):
+def test_a_kind_of_rule_not_enforced_is_neither_stated_nor_offered(example_policy, monkeypatch):
+    # As disclosure control was until the release stage existed: its rules are printed
+    # as "stated, not yet enforced" and the notice does not claim them.
     monkeypatch.setitem(
-        RULE_KINDS, "disclosure", dataclasses.replace(RULE_KINDS["disclosure"], enforced=True)
+        RULE_KINDS, "disclosure", dataclasses.replace(RULE_KINDS["disclosure"], enforced=False)
     )
     notice = _plain(render_notice(example_policy, "md"))
-    assert "Published outputs pass statistical disclosure control before release." in notice
-    assert "fewer than 10 people" in notice
-    assert [rule for rule, _ in stated_not_enforced(example_policy)] == ["council-services"]
+    assert "statistical disclosure control" not in notice
+    assert "fewer than 10 people" not in notice
+    assert [rule for rule, _ in stated_not_enforced(example_policy)] == [
+        "council-services", "published-output-checks",
+    ]
+    ropa = render_ropa(example_policy, "md")
+    assert "- `published-output-checks`: Published tables and reports pass statistical" in ropa
 
 
 def test_a_measure_whose_rules_the_policy_lacks_is_not_stated():
@@ -103,10 +111,11 @@ def test_every_rule_of_the_example_has_a_kind(example_policy):
         assert registry.rule_kind(example_policy, rule_id) in RULE_KINDS
 
 
-def test_the_ropa_lists_disclosure_rules_as_stated_not_yet_enforced(example_policy):
+def test_the_ropa_lists_what_is_stated_but_not_enforced_and_the_disclosure_measure(example_policy):
     text = render_ropa(example_policy, "md")
     assert f"## Rules {NOT_YET_ENFORCED}" in text
-    assert "- `published-output-checks`: Published outputs pass statistical disclosure" in text
+    assert "- `council-services`:" in text
+    assert "- `published-output-checks`:" not in text.split(f"## Rules {NOT_YET_ENFORCED}")[1]
     csv_text = render_ropa(example_policy, "csv")
     assert "Stated, not yet enforced by evalink: motivated intruder measured" in csv_text
-    assert "Published outputs pass statistical disclosure control before release." in csv_text
+    assert "Published tables and reports pass statistical disclosure control" in csv_text

@@ -192,7 +192,9 @@ def _precision_recall_chart(result: Any) -> dict[str, Any]:
     return (lines + rule).to_dict()
 
 
-def _inline_js() -> dict[str, str]:
+def inline_vega_js() -> dict[str, str]:
+    """The JavaScript that draws Vega-Lite charts, from the copy Splink ships, to inline
+    in a page: a report opens without a network (no CDN)."""
     folder = resources.files("splink").joinpath("internals/files/external_js")
     return {
         name: folder.joinpath(file).read_text(encoding="utf-8")
@@ -227,7 +229,7 @@ def write_report(result: Any, directory: Path | str) -> Path:
         choice=result.threshold,
         counts=result.counts,
         charts={name: json.dumps(spec, default=str) for name, spec in charts.items()},
-        js=_inline_js(),
+        js=inline_vega_js(),
         review_rows=result.review.height,
     )
     write_text_atomic(directory / "index.html", html)

@@ -155,6 +155,14 @@ class Transfer:
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
+    def part_notes(self, part_id: str) -> dict[str, Any]:
+        """The notes that came with the package one part was received from ({} for a part
+        not received, or received without notes)."""
+        row = self._con.execute(
+            "SELECT notes FROM catalog.parts WHERE part_id = ?", [part_id]
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def receive(self) -> list[Received]:
         """Open and import every package in the inbox. Each imports all its rows or none;
         a refused package is logged and moved to inbox/refused/, except one from a sender

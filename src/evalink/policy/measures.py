@@ -4,9 +4,8 @@ A sentence in the notice is a claim made to families. So the notice does not pri
 text from the policy file: each kind of rule the policy can state is registered here
 with whether code enforces it, and where, and the sentence that follows from it. A
 measure is stated in the notice only if its code exists and the policy has a rule of
-its kind (or it is built into every node). A kind whose code does not exist yet —
-statistical disclosure control, until the release stage is built — is `enforced=False`:
-the ROPA lists its rules as "stated, not yet enforced by evalink", and the notice
+its kind (or it is built into every node). A kind whose code does not exist yet is `enforced=False` (statistical disclosure
+control was, until the release stage was built): the ROPA lists its rules as "stated, not yet enforced by evalink", and the notice
 neither states the measure nor names those rules as keeping a promise.
 
 When the code for a kind is written, flip `enforced` here: the notice follows.
@@ -134,9 +133,15 @@ RULE_KINDS: dict[str, Enforcement] = {
         _intruder_sentence,
     ),
     "disclosure": Enforcement(
-        False,
-        "nothing yet: statistical disclosure control comes with the release stage",
-        lambda _: "Published outputs pass statistical disclosure control before release.",
+        True,
+        "evalink.disclosure on every `evalink table` (cell rules, secondary suppression "
+        "audited by linear programming, differencing against the project's releases); "
+        "evalink.release, the airlock (two reviewers, neither the author); the public "
+        "node refuses anything else on receipt",
+        lambda _: (
+            "Published tables and reports pass statistical disclosure control and two "
+            "independent reviewers before release."
+        ),
     ),
     SafeguardKind.DEFAULT_DENY.value: Enforcement(
         True, "Policy.check_flow: a transfer no flow describes is refused"

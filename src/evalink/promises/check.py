@@ -23,6 +23,7 @@ from evalink.promises.identifiers import (
 )
 from evalink.promises.intruders import check_intruders, intruder_ids
 from evalink.promises.nodes import NodeEvidence, gather, node_dirs, policy_of
+from evalink.promises.published import check_published, disclosure_parties
 from evalink.promises.rawscan import scan_directory
 from evalink.promises.report import Finding, PromiseCheck, verdict
 from evalink.promises.retention import check_retention, retention_rules
@@ -50,10 +51,6 @@ NOT_CHECKABLE = {
     "research-use-only": (
         "the nodes log each transfer's purpose (see only-agreed-transfers) but not what "
         "anyone does with the data afterwards"
-    ),
-    "no-one-identifiable-in-published-reports": (
-        "publishing is not done through the nodes, so no published table is here to check "
-        "against the disclosure rules"
     ),
     "kept-strictly-confidential": (
         "confidentiality is wider than what nodes record; the parts of it they do record "
@@ -93,6 +90,11 @@ def check_promises(
             findings = check_retention(policy, rules, nodes, known, today)
         elif promise.id in CHECKS:
             findings = CHECKS[promise.id](policy, nodes, known)
+        elif disclosure_parties(policy, promise.enforced_by):
+            findings = check_published(
+                {p: dirs[p] for p in disclosure_parties(policy, promise.enforced_by) if p in dirs},
+                passphrase, today,
+            )
         else:
             findings = [Finding(NOT_CHECKABLE.get(promise.id, NO_CHECK), checked=False)]
         intruders = intruder_ids(policy, promise.enforced_by)

@@ -1,0 +1,99 @@
+"""A report drawn only from checked tables: the tables as they will be published
+(suppressed cells shown as "[c]", counts rounded) and a chart of each, made from those
+same published cells — never from the data, so the report can show nothing the
+tables' checks did not pass.
+
+The report is released with the tables it was drawn from, in one airlock request
+(`drawn_from`), and the public node refuses it without them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from evalink.files import write_text_atomic
+from evalink.link.report import inline_vega_js
+
+# The Office for National Statistics' mark for a value withheld for confidentiality.
+SUPPRESSED = "[c]"
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One published table: its file name, a title, what it counts, and the table as
+    `evalink table` wrote OUT.csv (index columns, then one column per value)."""
+
+    file: str
+    title: str
+    description: str
+    index: tuple[str, ...]
+    published: pd.DataFrame
+
+
+def render_report(tables: list[ReportTable], out: Path | str, *, title: str) -> Path:
+    """Write the HTML report to `out` (atomically) and return its path."""
+    env = Environment(
+        loader=PackageLoader("evalink.release", "templates"), autoescape=select_autoescape()
+    )
+    shown = [
+        {
+            "file": t.file,
+            "title": t.title,
+            "description": t.description,
+            "header": list(t.published.columns),
+            "rows": [[_cell(v) for v in row] for row in t.published.itertuples(index=False)],
+            "chart": json.dumps(_chart(t), default=str),
+            "id": f"chart-{i}",
+        }
+        for i, t in enumerate(tables)
+    ]
+    html = env.get_template("report.html.j2").render(
+        title=title, tables=shown, js=inline_vega_js(), suppressed=SUPPRESSED
+    )
+    out = Path(out)
+    write_text_atomic(out, html)
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return SUPPRESSED
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return str(value)
+
+
+def _chart(table: ReportTable) -> dict[str, Any]:
+    """Bars of the published cells (totals left out, suppressed cells absent)."""
+    index = [c for c in table.index if c in table.published.columns]
+    values = [c for c in table.published.columns if c not in index and c != "Total"]
+    frame = table.published
+    if "Total" in set(frame[index[0]].astype(str)):
+        frame = frame[frame[index[0]].astype(str) != "Total"]
+    long = frame.melt(id_vars=index, value_vars=values, var_name="column", value_name="value")
+    long = long.dropna(subset=["value"])
+    long["group"] = long[index].astype(str).agg(" / ".join, axis=1)
+    spec = (
+        alt.Chart(long[["group", "column", "value"]])
+        .mark_bar()
+        .encode(
+            y=alt.Y("group:N", title=" / ".join(index)),
+            x=alt.X("value:Q", title=table.title),
+            color=alt.Color("column:N", title=None),
+        )
+        .properties(width=480)
+        .to_dict()
+    )
+    # The inlined renderer is vega-lite 5; Altair writes a v6 schema URL.
+    spec.pop("$schema", None)
+    return spec
