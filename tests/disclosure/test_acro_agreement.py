@@ -47,6 +47,8 @@ from tests.disclosure.acro_oracle import (
 from tests.disclosure.tables_strategy import synthetic_table
 from tests.tables import table
 
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "troubled-families.yaml"
+# The example policy's rules for what the public receives (its `disclosure:` entry).
 POLICY_RULES: dict[str, Any] = {
     "min_count": 10,
     "zeros_disclosive": True,
@@ -545,3 +547,64 @@ def test_acro_and_safe_table_agree_on_every_cell_of_a_thousand_generated_tables(
     assert agreement.tally["stricter by design: rounding"] > 0
     for aggfunc in AGGFUNCS:
         assert agreement.tally[f"secondary cells in {aggfunc} tables"] > 0
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def test_evalink_table_agrees_with_acro_at_the_example_policys_thresholds(
+    tmp_path_factory, evalink
+):
+    """The same agreement through `evalink table` (the researcher's command), whose
+    thresholds are the policy's: the ones ACRO is given must be the same."""
+    from evalink.policy import load_policy
+
+    policy = load_policy(EXAMPLE_POLICY)
+    thresholds = Thresholds.for_party(policy, "public")
+    assert {name: getattr(thresholds, name) for name in POLICY_RULES} == POLICY_RULES
+    work = tmp_path_factory.mktemp("command")
+    agreement = Agreement()
+    for seed in (1, 2, 5, 7):
+        generated = synthetic_table(seed)
+        rows_csv = work / f"rows-{seed}.csv"
+        generated.data.to_csv(rows_csv, index=False)
+        acro = acro_verdicts(
+            generated.data,
+            index=generated.index,
+            columns=generated.columns,
+            values=generated.values,
+            aggfuncs=AGGFUNCS,
+            thresholds=POLICY_RULES,
+        )
+        for aggfunc in AGGFUNCS:
+            out = work / f"table-{seed}-{aggfunc}.csv"
+            magnitude = () if aggfunc == "count" else ("--values", generated.values)
+            ran = evalink(
+                "table", "--policy", EXAMPLE_POLICY, "--data", rows_csv,
+                "--index", ",".join(generated.index), "--columns", generated.columns,
+                *magnitude, "--aggfunc", aggfunc, "--no-margins", "--out", out,
+            )  # fmt: skip
+            assert ran.exit_code == 0, ran.output
+            checks = pd.read_csv(
+                out.with_name(f"{out.stem}.checks.csv"), dtype=str, keep_default_na=False
+            )
+            dims = [*generated.index, generated.columns]
+            evalink_rules = {
+                tuple(row[d] for d in dims): (row["status"], rule_set(row["rules"]))
+                for row in checks.to_dict("records")
+            }
+            where = f"{generated.describe()} at the policy's thresholds, aggfunc={aggfunc!r}"
+            if set(evalink_rules) != set(acro[aggfunc].failing):
+                agreement.problem(where, "the command's cells are not ACRO's")
+                continue
+            for key, acro_rules in acro[aggfunc].failing.items():
+                status, rules = evalink_rules[key]
+                expected = Status.SUPPRESSED_PRIMARY if acro_rules else Status.PUBLISHED
+                if status != expected or rules != acro_rules:
+                    agreement.problem(
+                        where,
+                        f"cell {key}: ACRO {sorted(acro_rules)}, evalink {status} {sorted(rules)}",
+                    )
+                agreement.tally["cells"] += 1
+    assert not agreement.problems, agreement.report()
+    assert agreement.tally["cells"] > 100
