@@ -9,6 +9,7 @@ naming it; the control package, made the same way with every rule kept, is accep
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pyarrow as pa
 
@@ -51,7 +52,7 @@ def sign(world: World, who: str, *, request: str, author: str, file: str, sha: s
 def send_forged(
     world: World, files: dict[str, bytes], *, approvers=("bob", "carol"), author: str = "alice",
     checks: dict[str, dict] | None = None, sent: dict[str, bytes] | None = None,
-    notes: dict | None = None,
+    notes: dict | None = None, rows_checks: dict[str, dict] | None = None,
 ):
     """Seal `files` (or `sent`, the bytes actually put in the rows) to the public node
     with a release record signed by `approvers`, deliver and receive; returns the
@@ -68,8 +69,11 @@ def send_forged(
     rows = sent or files
     table = pa.table({
         "file": pa.array(list(rows), pa.string()),
-        "kind": pa.array(["table"] * len(rows), pa.string()),
+        "kind": pa.array([r["checks"]["kind"] for r in records], pa.string()),
         "sha256": pa.array([hashlib.sha256(c).hexdigest() for c in files.values()], pa.string()),
+        "checks": pa.array([json.dumps((rows_checks or {}).get(r["file"], r["checks"]),
+                                       sort_keys=True, separators=(",", ":"))
+                            for r in records], pa.string()),
         "content": pa.array(list(rows.values()), pa.binary()),
     })
     release = {"request": "r1", "author": author, "author_key": None, "title": "t", "files": records}
@@ -89,13 +93,26 @@ def refused_for(results, rule: str) -> str:
 
 
 def test_a_package_made_as_the_airlock_makes_it_is_accepted(world):
+    from evalink.release import rescan_published
+
     results = send_forged(world, {"by_area.csv": csv_bytes(SAFE_BY_AREA)})
     assert [r.ok for r in results] == [True]
+    with world.open("public") as node:
+        assert rescan_published(node) == {"by_area.csv": []}
+
+
+def test_a_check_result_in_the_rows_other_than_the_one_signed_is_refused(world):
+    content = csv_bytes(SAFE_BY_AREA)
+    sha = hashlib.sha256(content).hexdigest()
+    signed = table_checks(sha)
+    results = send_forged(world, {"by_area.csv": content}, checks={"by_area.csv": signed},
+                          rows_checks={"by_area.csv": {**signed, "register": "other"}})
+    refused_for(results, "checks-passed")
 
 
 def test_rows_sent_without_the_airlock_are_refused(world, cli, tmp_path):
     rows = tmp_path / "outputs.csv"
-    rows.write_text("file,kind,sha256,content\nby_area.csv,table,x,A;25;15\n")
+    rows.write_text("file,kind,sha256,checks,content\nby_area.csv,table,x,{},A;25;15\n")
     assert cli("send", "--node", world.research, "--to", "public", "--dataset",
                "published_outputs", rows).exit_code == 0
     assert cli("deliver", "--from", world.research, "--to", world.public).exit_code == 0
@@ -163,8 +180,6 @@ def test_a_chart_drawn_from_no_table_in_the_package_is_refused(world):
 
 
 def test_a_refusal_is_audited_at_the_public_node_with_the_policys_rule(world):
-    import json
-
     send_forged(world, {"by_area.csv": csv_bytes(SAFE_BY_AREA)}, approvers=("bob",))
     log = [json.loads(line) for line in (world.public / "audit" / "log.jsonl").read_text().splitlines()]
     refusal = [e for e in log if e["action"] == "refused"][-1]

@@ -99,3 +99,22 @@ def test_two_tables_of_one_request_that_difference_to_a_small_group_fail_their_c
     result = cli("release", "submit", "--node", world.research, "--request", request_id,
                  "--author", "alice")
     assert result.exit_code == 2 and "checks-passed" in result.output
+
+
+def test_release_outputs_takes_a_demos_tables_through_the_airlock_in_one_call(research, cli):
+    from evalink.node import deliver
+    from evalink.release import ReleaseRefused, release_outputs, rescan_published
+    from tests.release.test_cli import reviewer_key
+
+    world = research
+    out = table(world, cli, "by_area")
+    bob, carol, alice = (reviewer_key(world, who) for who in ("bob", "carol", "alice"))
+    with world.open("research") as node:
+        with pytest.raises(ReleaseRefused, match="author-never-reviews"):
+            release_outputs(node, [out], reason="demo", author="alice", reviewers=[bob, alice])
+        done = release_outputs(node, [out], reason="demo", author="alice", reviewers=[bob, carol])
+    deliver(world.research, world.public)
+    with world.open("public") as node:
+        assert [r.ok for r in node.receive()] == [True]
+        assert rescan_published(node) == {"by_area.csv": []}
+    assert done.tables_released == (hashlib.sha256(out.read_bytes()).hexdigest(),)

@@ -43,6 +43,8 @@ from evalink.release.publish import (
     check_publication,
     publish,
     published,
+    release_outputs,
+    rescan_published,
 )
 from evalink.release.requests import Request, RequestFile
 from evalink.release.reviewers import (
@@ -78,8 +80,10 @@ __all__ = [
     "published",
     "read_reviewer_public",
     "reject",
+    "release_outputs",
     "replace_file",
     "requests",
+    "rescan_published",
     "return_request",
     "review",
     "submit",

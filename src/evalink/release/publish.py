@@ -3,7 +3,7 @@ and `check_publication` is what the public node runs on receipt before it keeps 
 of them.
 
 The package is the node's ordinary `send` (flow research-outputs-to-public, dataset
-published_outputs): one row per file (file, kind, sha256, content), and, in the
+published_outputs): one row per file (file, kind, sha256, checks, content), and, in the
 package's encrypted notes, what the public node needs to check it without trusting the
 research node's word: the request, its author, each file's check result and the two
 reviewers' signed approvals. The public node then verifies, itself:
@@ -24,6 +24,8 @@ and refuses anything else, naming the rule, under the policy's disclosure rule
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -36,14 +38,14 @@ from evalink.release import store
 from evalink.release.airlock import _change, _require_research, get_request, now
 from evalink.release.checks import CHECKS_SUFFIX, TABLE, checks_digest, is_table_file
 from evalink.release.requests import Event, Request
-from evalink.release.reviewers import Reviewer, decision_message, key_fingerprint
+from evalink.release.reviewers import Reviewer, ReviewerKey, decision_message, key_fingerprint
 from evalink.release.states import Actor, Decision, ReleaseRefused, State, transition
 
 if TYPE_CHECKING:
     from evalink.node import Node
 
 DATASET = "published_outputs"
-_FIELDS = ("file", "kind", "sha256", "content")
+_FIELDS = ("file", "kind", "sha256", "checks", "content")
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,12 @@ class Published:
 
 @dataclass(frozen=True)
 class PublishedFile:
-    """A file the public node holds."""
+    """A file the public node holds, with the check result it was released with."""
 
     file: str
     kind: str
     sha256: str
+    checks: dict[str, Any]
     content: bytes
 
 
@@ -89,6 +92,7 @@ def publish(node: Node, request_id: str, *, to: str = "public") -> Published:
             "file": pa.array(names, pa.string()),
             "kind": pa.array([request.files[n].kind for n in names], pa.string()),
             "sha256": pa.array([request.files[n].sha256 for n in names], pa.string()),
+            "checks": pa.array([_json(request.files[n].checks) for n in names], pa.string()),
             "content": pa.array([content[n] for n in names], pa.binary()),
         }
     )
@@ -192,7 +196,8 @@ def check_publication(node: Node, dataset: str, notes: dict[str, Any], table: pa
             refuse(f"file '{name}': its bytes do not match the SHA-256 the reviewers approved",
                    "bytes-as-reviewed")
         checks = meta.get("checks")
-        if not isinstance(checks, dict) or checks_digest(checks) != meta.get("checks_sha256"):
+        if not isinstance(checks, dict) or checks_digest(checks) != meta.get("checks_sha256") \
+                or row["checks"] != _json(checks):
             refuse(f"file '{name}': its check result is not the one reviewed", "checks-passed")
         if not checks.get("passed") or checks.get("problems") or checks.get("kind") != row["kind"]:
             refuse(f"file '{name}': its automatic checks did not pass", "checks-passed")
@@ -256,5 +261,47 @@ def published(node: Node) -> list[PublishedFile]:
         if store.sha256_of(content) != row["sha256"]:
             raise ReleaseRefused(f"published file '{row['file']}' no longer matches its SHA-256",
                                  rule="bytes-as-reviewed")
-        files.append(PublishedFile(row["file"], row["kind"], row["sha256"], content))
+        files.append(PublishedFile(row["file"], row["kind"], row["sha256"],
+                                   json.loads(row["checks"]), content))
     return files
+
+
+def rescan_published(node: Node) -> dict[str, list[str]]:
+    """Every table the public node holds, scanned again with the policy's rules as it
+    is published (`scan_published`): file → problems, [] for a table that shows none.
+    Evidence that can fail: a cell under the threshold among them is named here."""
+    return {
+        item.file: automatic.rescan(item.content, item.checks["spec"], node.policy, node.party)
+        for item in published(node) if item.kind == TABLE
+    }
+
+
+def release_outputs(
+    node: Node,
+    files: Sequence[Path | str],
+    *,
+    reason: str,
+    reviewers: Sequence[ReviewerKey],
+    author: str | None = None,
+    title: str | None = None,
+    drawn_from: Mapping[str, Sequence[str]] | None = None,
+    review_reason: str = "checked every cell against the policy's disclosure rules",
+    to: str = "public",
+) -> Published:
+    """The whole airlock in one call, for a demo: request, submit, each reviewer
+    approves every file and submits, the first approves the request, publish. Every
+    rule applies as it does command by command (two reviewers, neither the author)."""
+    from evalink.release.airlock import approve, new_request, review, submit, submit_review
+
+    made = new_request(node, files, reason=reason, author=author, title=title,
+                       drawn_from=drawn_from)
+    submit(node, made.id, author=made.author)
+    for key in reviewers:
+        review(node, made.id, None, Decision.APPROVE, review_reason, key)
+        submit_review(node, made.id, key)
+    approve(node, made.id, reviewers[0])
+    return publish(node, made.id, to=to)
+
+
+def _json(checks: Mapping[str, Any]) -> str:
+    return json.dumps(checks, sort_keys=True, separators=(",", ":"))
