@@ -114,6 +114,8 @@ def test_a_checks_file_is_refused_from_any_request(world, cli):
                  world.tables.folder / "by_area.checks.csv", "--reason", "all of it")
     assert "no-checks-files" in one_line_error(result)
     assert not (world.research / "airlock" / "requests").exists()
+    assert audit(world.research)[-2]["details"] == {"operation": "release-request",
+                                                    "rule": "no-checks-files"}
 
 
 def test_a_csv_not_made_by_evalink_table_cannot_be_submitted(world, cli):

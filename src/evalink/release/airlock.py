@@ -75,8 +75,12 @@ def new_request(
     if not paths:
         raise InputError("a release request needs at least one file (--files ...)")
     names = [p.name for p in paths]
-    for name in names:
-        refuse_checks_file(name)
+    try:
+        for name in names:
+            refuse_checks_file(name)
+    except ReleaseRefused as refusal:
+        node.audit.record("refused", operation="release-request", rule=refusal.rule)
+        raise
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(f"two files are named '{repeated[0]}'; a request names each file once")
