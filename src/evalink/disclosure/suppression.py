@@ -35,7 +35,7 @@ from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, hstack, identity, vstack
 
 Key = tuple[str, ...]
 
@@ -45,6 +45,9 @@ TOLERANCE = 1e-6
 # the same value: researchers read totals first, so complements come from the interior.
 TOTAL_COST = 10.0
 GRAND_TOTAL_COST = 100.0
+# Programmes pushing many cells apart at once, per suppression pattern, before each
+# remaining cell gets programmes of its own.
+PUSHES = 4
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,16 @@ class Relations:
     weight: np.ndarray  # how much a total counts against changing it (1 for a cell)
 
     @cached_property
-    def equations(self) -> np.ndarray:
-        """One row per total: total - sum of its parts = 0."""
-        matrix = np.zeros((len(self.totals), len(self.cells)))
+    def equations(self) -> csc_matrix:
+        """One row per total: total - sum of its parts = 0 (sparse: a table of thousands
+        of cells has a few entries per column)."""
+        rows, columns, entries = [], [], []
         for row, (total, parts) in enumerate(self.totals):
-            matrix[row, list(parts)] = -1.0
-            matrix[row, total] = 1.0
-        return matrix
+            rows += [row] * (len(parts) + 1)
+            columns += [total, *parts]
+            entries += [1.0] + [-1.0] * len(parts)
+        shape = (len(self.totals), len(self.cells))
+        return coo_matrix((entries, (rows, columns)), shape=shape).tocsc()
 
     @cached_property
     def scale(self) -> float:
@@ -110,16 +116,16 @@ class _Attack:
         self.value = relations.value / scale
         self.lower = relations.lower / scale
         matrix = relations.equations
-        known = -matrix[:, ~suppressed] @ self.value[~suppressed]
-        unknown = matrix[:, self.hidden]
+        known = -(matrix[:, np.flatnonzero(~suppressed)] @ self.value[~suppressed])
+        unknown = matrix[:, self.hidden].tocsr()
         # An equation with no suppressed cell left says nothing about the suppressed ones.
-        useful = np.any(unknown != 0, axis=1)
-        self.unknown = csr_matrix(unknown[useful])
+        useful = np.flatnonzero(unknown.getnnz(axis=1) > 0)
+        self.unknown = unknown[useful]
         self.known = known[useful]
         self.bounds = [
             (self.lower[i] if np.isfinite(self.lower[i]) else None, None) for i in self.hidden
         ]
-        self.linked = np.asarray(np.abs(self.unknown).sum(axis=0)).ravel() > 0
+        self.linked = self.unknown.getnnz(axis=0) > 0
 
     def solve(
         self, objective: np.ndarray, bounds: list[tuple[float | None, float | None]] | None = None
@@ -206,11 +212,13 @@ def _ceilings(attack: _Attack) -> np.ndarray:
     value of the table consistent with what is published stays under these."""
     ceiling = np.full(attack.hidden.size, np.inf)
     floors = np.array([b[0] if b[0] is not None else -np.inf for b in attack.bounds])
-    matrix = attack.unknown.toarray()
-    for row, rhs in zip(matrix, attack.known, strict=True):
+    matrix = attack.unknown
+    for row, rhs in enumerate(attack.known):
+        entries = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
+        columns = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
         # total - parts = known: with the total published, parts sum to -known.
-        parts = np.flatnonzero(row < 0)
-        if np.any(row > 0) or parts.size == 0:
+        parts = columns[entries < 0]
+        if np.any(entries > 0) or parts.size == 0:
             continue
         rest = floors[parts].sum()
         if not np.isfinite(rest):
@@ -241,7 +249,9 @@ class _Seen:
 
     def unproven(self, attack: _Attack) -> list[int]:
         """Positions among `attack.hidden` of the cells not yet proven protected."""
-        return [p for p, cell in enumerate(attack.hidden) if not self.proven(int(cell))]
+        cells = attack.hidden
+        width, needed = self.high[cells] - self.low[cells], self.needed[cells]
+        return [int(p) for p in np.flatnonzero(~(width >= needed * (1 - TOLERANCE) - TOLERANCE))]
 
 
 def protect(relations: Relations, primary: np.ndarray) -> np.ndarray:
@@ -256,35 +266,55 @@ def protect(relations: Relations, primary: np.ndarray) -> np.ndarray:
         attack = _Attack(relations, suppressed)
         todo = seen.unproven(attack)
         # Cells compete for what the published totals leave them, so one push proves
-        # some; push again while pushing proves more.
-        while todo:
+        # some; push again (a few times) while pushing proves more.
+        for _ in range(PUSHES):
+            if not todo:
+                break
             _push_apart(attack, todo, seen)
             still = seen.unproven(attack)
             if len(still) == len(todo):
                 break
             todo = still
-        narrow = None
+        changed = False
+        touched = np.zeros(relations.equations.shape[0], dtype=bool)
         for p in todo:
             cell = int(attack.hidden[p])
             if seen.proven(cell):
                 continue
-            low, x = attack.extreme(p, 1.0)
-            seen.see(attack, x)
+            lines = _lines(relations, cell)
+            if touched[lines].any():
+                continue  # what was just suppressed may protect it: next pattern
+            # The true value is the least a cell can be when it is at its floor.
+            floor = attack.bounds[p][0]
+            if floor is not None and seen.low[cell] <= floor + TOLERANCE:
+                low = floor
+            else:
+                low, x = attack.extreme(p, 1.0)
+                seen.see(attack, x)
             high, x = attack.extreme(p, -1.0)
             seen.see(attack, x)
-            if not _wide_enough(high - low, seen.needed[cell]):
-                narrow = (cell, low, high)
-                break
-            seen.low[cell], seen.high[cell] = low, high  # unbounded ends have no optimum
-        if narrow is None:
+            if _wide_enough(high - low, seen.needed[cell]):
+                seen.low[cell], seen.high[cell] = low, high  # unbounded ends have no optimum
+                continue
+            complements = _complements(relations, suppressed, cell, low * scale, high * scale)
+            if not complements:
+                # Nothing to suppress, yet narrow (tolerances): suppress everything still
+                # published rather than publish what narrows the cell (everything hidden
+                # protects all).
+                suppressed[:] = True
+                return suppressed
+            suppressed[complements] = True
+            for other in complements:
+                touched[_lines(relations, other)] = True
+            changed = True
+        if not changed:
             return suppressed
-        cell, low, high = narrow
-        complements = _complements(relations, suppressed, cell, low * scale, high * scale)
-        if not complements:
-            # Tolerances left nothing to suppress: suppress everything still published
-            # rather than publish what narrows the cell (everything hidden protects all).
-            complements = [int(i) for i in np.flatnonzero(~suppressed)]
-        suppressed[complements] = True
+
+
+def _lines(relations: Relations, cell: int) -> np.ndarray:
+    """The equations (rows, columns, totals) a cell is in."""
+    matrix = relations.equations
+    return matrix.indices[matrix.indptr[cell] : matrix.indptr[cell + 1]]
 
 
 def _push_apart(attack: _Attack, todo: list[int], seen: _Seen) -> None:
@@ -325,13 +355,16 @@ def _complements(
     k = published.size
     matrix = relations.equations
     # Variables: every cell's value y, then for each published cell how far up (dp)
-    # and down (dm) it moves from its true value.
-    equalities = np.zeros((matrix.shape[0] + k, n + 2 * k))
-    equalities[: matrix.shape[0], :n] = matrix
-    rows = matrix.shape[0] + np.arange(k)
-    equalities[rows, published] = 1.0
-    equalities[rows, n + np.arange(k)] = -1.0
-    equalities[rows, n + k + np.arange(k)] = 1.0
+    # and down (dm) it moves from its true value: y - dp + dm = true value.
+    chosen = coo_matrix((np.ones(k), (np.arange(k), published)), shape=(k, n))
+    moves = identity(k, format="csr")
+    equalities = vstack(
+        [
+            hstack([matrix, csr_matrix((matrix.shape[0], 2 * k))]),
+            hstack([chosen, -moves, moves]),
+        ],
+        format="csr",
+    )
     rhs = np.concatenate([np.zeros(matrix.shape[0]), value[published]])
     price = (np.abs(value[published]) + 0.01) * relations.weight[published]
     objective = np.concatenate([np.zeros(n), price, price])
@@ -346,9 +379,7 @@ def _complements(
         bounds = list(base_bounds)
         floor, _ = bounds[cell]
         bounds[cell] = (target, None) if direction == "up" else (floor, target)
-        result = linprog(
-            objective, A_eq=csr_matrix(equalities), b_eq=rhs, bounds=bounds, method="highs"
-        )
+        result = linprog(objective, A_eq=equalities, b_eq=rhs, bounds=bounds, method="highs")
         if result.status == 0 and (best is None or result.fun < best[0]):
             best = (float(result.fun), result.x)
     if best is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -74,11 +74,12 @@ class SafeTable:
     # "published", "not requested", or why they were withheld.
     margins: str = "not requested"
     rows_without_category: int = 0  # rows left out for a missing index or column value
-    _keys: tuple[Key, ...] = field(default=(), repr=False)
 
     def suppressed(self) -> np.ndarray:
         """Boolean mask over `relations.cells`: which are suppressed."""
-        status = dict(zip(self._keys, self.checks["status"], strict=True))
+        names = [*self.spec.index, self.spec.columns]
+        keys = self.checks[names].itertuples(index=False, name=None)
+        status = dict(zip(keys, self.checks["status"], strict=True))
         assert self.relations is not None
         return np.array([status[k] != Status.PUBLISHED for k in self.relations.cells])
 
@@ -234,7 +235,6 @@ def safe_table(
         relations=relations,
         margins=margins,
         rows_without_category=len(data) - len(complete),
-        _keys=tuple(tuple(r) for r in checks[[*spec.index, spec.columns]].itertuples(index=False)),
     )
 
 
