@@ -124,6 +124,10 @@ def test_rows_sent_without_the_airlock_are_refused(world, cli, tmp_path):
         assert not node.parts("published_outputs")
 
 
+def test_an_empty_release_is_refused(world):
+    refused_for(send_forged(world, {}), "bytes-as-reviewed")
+
+
 def test_one_reviewers_approval_is_refused(world):
     results = send_forged(world, {"by_area.csv": csv_bytes(SAFE_BY_AREA)}, approvers=("bob",))
     assert "carries 1 approval(s)" in refused_for(results, "two-reviewers")

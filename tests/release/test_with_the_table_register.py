@@ -80,6 +80,8 @@ def test_a_table_from_evalink_table_is_released_scanned_again_and_marked_release
     shown = json.loads(cli("release", "show", "--node", world.research, "--request", request_id,
                            "--format", "json").output)
     assert shown["files"][0]["summary"]["suppressed_primary"] >= 1
+    for node_dir in (world.research, world.public):
+        assert cli("audit", "verify", "--node", node_dir).exit_code == 0
 
 
 def test_two_tables_of_one_request_that_difference_to_a_small_group_fail_their_checks(
@@ -118,3 +120,28 @@ def test_release_outputs_takes_a_demos_tables_through_the_airlock_in_one_call(re
         assert [r.ok for r in node.receive()] == [True]
         assert rescan_published(node) == {"by_area.csv": []}
     assert done.tables_released == (hashlib.sha256(out.read_bytes()).hexdigest(),)
+
+
+def test_a_publish_that_fails_to_send_leaves_the_table_unreleased_in_the_register(
+    research, cli, monkeypatch
+):
+    from evalink.disclosure.register import Register
+    from evalink.errors import EvalinkError
+    from evalink.node.transfer import Transfer
+    from tests.release.test_cli import approved
+
+    world = research
+    out = table(world, cli, "by_area")
+    request_id = approved(world, cli, out)
+
+    def broken_send(self, *args, **kwargs):
+        raise EvalinkError("disk full (simulated)")
+
+    monkeypatch.setattr(Transfer, "send", broken_send)
+    result = cli("release", "publish", "--node", world.research, "--request", request_id)
+    assert result.exit_code == 2 and "disk full" in result.output
+    with world.open("research") as node:
+        assert Register(node).entry(hashlib.sha256(out.read_bytes()).hexdigest()).status == "prepared"
+    shown = json.loads(cli("release", "show", "--node", world.research, "--request", request_id,
+                           "--format", "json").output)
+    assert shown["state"] == "approved"

@@ -132,7 +132,7 @@ def request(
     files: list[Path] = typer.Option(..., "--files", metavar="FILE...",
                                      help="The files to release: tables made by `evalink table`, "
                                      "and charts or reports drawn from them."),
-    more_files: list[Path] | None = typer.Argument(None, metavar="[FILE...]", show_default=False,
+    more_files: list[Path] | None = typer.Argument(None, metavar="FILE", show_default=False,
                                                    help="More files, after --files."),
     reason: str = typer.Option(..., "--reason", metavar="TEXT", help="What the outputs are for."),
     node_dir: Path = NodeDir,

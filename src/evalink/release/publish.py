@@ -68,8 +68,9 @@ class PublishedFile:
 
 
 def publish(node: Node, request_id: str, *, to: str = "public") -> Published:
-    """Seal an approved request's files, as approved, to `to`; the request is then
-    released and its tables marked released in the table register."""
+    """Seal an approved request's files, as approved, to `to`, and mark its tables
+    released in the table register (one node transaction); the request is then
+    released."""
     _require_research(node)
     request = get_request(node, request_id)
     transition(request.state, State.RELEASED, Actor.PUBLISH, request=request_id)
@@ -96,7 +97,12 @@ def publish(node: Node, request_id: str, *, to: str = "public") -> Published:
             "content": pa.array([content[n] for n in names], pa.binary()),
         }
     )
-    package = node.send(to, DATASET, table, notes={"release": release_notes(request, trusted)})
+    # The register's mark and the package commit together or not at all: a table sent
+    # but not marked released would escape the differencing check of every later one.
+    with node.transaction(f"release {request_id}"):
+        if tables:
+            automatic.open_register(node).mark_released(tables, request_id)
+        package = node.send(to, DATASET, table, notes={"release": release_notes(request, trusted)})
 
     def released(current: Request) -> list[Event]:
         published_event: Event = (
@@ -107,8 +113,6 @@ def publish(node: Node, request_id: str, *, to: str = "public") -> Published:
         return [*current.mark_released(now(node), trusted), published_event]
 
     _change(node, request_id, "publish", released)
-    if tables:
-        automatic.open_register(node).mark_released(tables, request_id)
     return Published(request_id, package, {n: request.files[n].sha256 for n in names},
                      tuple(tables))
 
@@ -181,6 +185,8 @@ def check_publication(node: Node, dataset: str, notes: dict[str, Any], table: pa
         if row["file"] in rows:
             refuse(f"file '{row['file']}' comes twice", "bytes-as-reviewed")
         rows[row["file"]] = row
+    if not rows:
+        refuse("the release has no files", "bytes-as-reviewed")
     described = {str(f.get("file")): f for f in release["files"] if isinstance(f, dict)}
     if set(rows) != set(described) or len(described) != len(release["files"]):
         refuse("the files sent are not the files the release describes", "bytes-as-reviewed")
