@@ -304,3 +304,21 @@ def test_a_category_named_total_is_refused_when_margins_would_use_the_name():
     """)
     with pytest.raises(InputError, match="column 'area' has a value 'Total'"):
         safe_table(data, SMALL, BY_AREA)
+
+
+def test_a_count_that_passed_is_never_shown_as_zero_whatever_the_base():
+    data = counts("""
+        area  | problem | n
+        north | absence | 4
+    """)
+    spec = TableSpec(index=("area",), columns="problem", margins=False)
+    published = safe_table(data, Thresholds(min_count=3, rounding_base=10), spec).published
+    assert published.loc[0, "absence"] == 10
+
+
+def test_rows_without_a_category_are_left_out_and_counted_in_the_summary():
+    data = pd.DataFrame({"area": ["north"] * 4 + [None], "problem": ["absence"] * 5})
+    spec = TableSpec(index=("area",), columns="problem", margins=False)
+    made = safe_table(data, SMALL, spec)
+    assert made.checks["count"].tolist() == [4]
+    assert made.summary()["rows_without_category"] == 1
