@@ -40,7 +40,11 @@ How ACRO is asked, and why (read from acro 1.0.2's code):
   table_utils), which pandas renders whatever the log level, and reads the caller's source
   line through `inspect.stack()` (acro_tables.crosstab). Those were 60% of a crosstab's
   time. While ACRO runs here, DataFrame and Series reprs are a constant string and the
-  stack is not walked: neither feeds a check.
+  stack is not walked: neither feeds a check. And the engine's table model makes its
+  all-False mask once rather than by a fresh pd.crosstab per informational check.
+  Measured on a 24-cell table: a crosstab took 180 ms (count) and 260 ms (sum) as
+  installed, 53 and 119 ms so; the engine answers count, sum and mean over the same rows
+  in about 100 ms of CPU, the rest being ACRO's per-cell pandas `nlargest`.
 
 - Logging and files. acro.py calls `logging.basicConfig(level=INFO)` at import; the root
   logger is put back as it was and ACRO's own logger set to WARNING. Neither way in writes
