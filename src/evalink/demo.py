@@ -91,6 +91,7 @@ class DemoTable:
     file: Path
     checks: Any  # the table's OUT.checks.csv as a frame: every cell, its status and rules
     index: tuple[str, ...]
+    table_id: str
 
     def suppressed(self) -> list[str]:
         """Each suppressed cell as 'row / column (rules)': labels and rule names only."""
@@ -111,6 +112,8 @@ class Release:
     tables: list[DemoTable]
     report: Path
     files: dict[str, str]  # file → SHA-256, as the public node holds it
+    # Tables made but not requested: each differs from one requested by a small group.
+    held_back: list[str] = field(default_factory=list)
 
 
 def demo_tables(data: Any) -> Iterator[tuple[str, Any, Any, str, str]]:
@@ -423,7 +426,7 @@ class Programme:
         two demo reviewers approve every file; the airlock seals them to the public
         node, which checks them again on receipt."""
         from evalink.disclosure import Thresholds, safe_table
-        from evalink.disclosure.register import prepare
+        from evalink.disclosure.register import Register, prepare
         from evalink.node import deliver
         from evalink.release import (
             Decision,
@@ -454,13 +457,22 @@ class Programme:
         with self.timeline.open("research", self.released_on) as (node, _):
             data = node.read_dataset(DEMO_DATASET, purpose="evaluation").to_pandas()
             thresholds = Thresholds.for_party(node.policy, "public")
-            tables, shown = [], []
+            tables, shown, held_back = [], [], []
             for name, spec, rows, title, description in demo_tables(data):
                 safe = safe_table(rows, thresholds, spec, source=f"dataset '{DEMO_DATASET}'")
                 prepared = prepare(
                     safe, out / f"{name}.csv", name=name, node=node, dataset=DEMO_DATASET
                 )
-                tables.append(DemoTable(name, prepared.files[0], safe.checks, spec.index))
+                # As a researcher would: a table whose population differs from one already
+                # chosen by a small group is not requested (the airlock would refuse both).
+                if Register(node).differencing_of(
+                    prepared.table_id, against=[t.table_id for t in tables]
+                ):
+                    held_back.append(name)
+                    continue
+                tables.append(
+                    DemoTable(name, prepared.files[0], safe.checks, spec.index, prepared.table_id)
+                )
                 shown.append(ReportTable(prepared.files[0].name, title, description,
                                          spec.index, safe.published))
             report = render_report(shown, out / "report.html",
@@ -485,7 +497,7 @@ class Programme:
         refused = [r.message for r in received if not r.ok]
         if refused:
             raise InputError(f"the public node refused the release: {refused[0]}")
-        return Release(request.id, tables, report, published.files)
+        return Release(request.id, tables, report, published.files, held_back)
 
     def destroy_when_due(self, party: str, on: date | None = None) -> tuple[date, Destroyed]:
         """Open `party` on `on` (None: the last day anything it holds falls due), after
@@ -628,6 +640,12 @@ def run_demo(
                 + (f"{len(cells)} suppressed: {shown}{more} (every cell with its rules: "
                    f"{table.file.with_suffix('.checks.csv').name})" if cells
                    else "no cell suppressed"),
+                highlight=False, markup=False,
+            )
+        for name in run.release.held_back:
+            console.print(
+                f"    {name}.csv: not requested — its population differs from a requested "
+                "table's by fewer people than the minimum count (differencing)",
                 highlight=False, markup=False,
             )
     with stage(

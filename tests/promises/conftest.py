@@ -19,7 +19,7 @@ import pytest
 from rich.console import Console
 
 from evalink.clock import clock_on
-from evalink.demo import DEPARTMENTS, PARTIES, DemoRun, Programme, run_demo
+from evalink.demo import DELIVERY, DEPARTMENTS, PARTIES, DemoRun, Programme, run_demo
 from evalink.node import Node
 from evalink.promises import Cohort, PromiseCheck, check_promises, read_cohort
 from tests.conftest import EXAMPLE_POLICY
@@ -84,6 +84,16 @@ class Timeline:
                 p.assemble()
             self.copies["held"] = _copy(self.work, self.root / "held")
         return self.copies["held"]
+
+    def released(self) -> Path:
+        """As `held`, and then research published through the airlock: the public node
+        holds the release (a copy of its own, so `month` and `end` are not moved)."""
+        if "released" not in self.copies:
+            work = _copy(self.held(), self.root / "released-work")
+            with environment(CHEAP):
+                Programme(EXAMPLE_POLICY, work, PASSPHRASE, seed=5).release()
+            self.copies["released"] = _copy(work, self.root / "released")
+        return self.copies["released"]
 
     def month(self) -> Path:
         """Every department has destroyed what it held, on its day."""
@@ -156,6 +166,15 @@ def _flow(source: Path, tmp_path: Path, day: date, timeline: Timeline) -> Iterat
 def held(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
     """The day research received its dataset."""
     with _flow(timeline.held(), tmp_path, timeline.programme.research_on, timeline) as flow:
+        yield flow
+
+
+@pytest.fixture
+def released(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
+    """The day the public node received research's release (two weeks after research
+    received its dataset)."""
+    day = timeline.programme.released_on + DELIVERY
+    with _flow(timeline.released(), tmp_path, day, timeline) as flow:
         yield flow
 
 

@@ -3,13 +3,16 @@
 same published cells — never from the data, so the report can show nothing the
 tables' checks did not pass.
 
+Charts are Altair's, rendered to SVG when the report is written (vl-convert, offline),
+so the page is static: no script, nothing fetched, nothing but the published cells
+inside it.
+
 The report is released with the tables it was drawn from, in one airlock request
 (`drawn_from`), and the public node refuses it without them.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,6 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evalink.files import write_text_atomic
-from evalink.link.report import inline_vega_js
 
 # The Office for National Statistics' mark for a value withheld for confidentiality.
 SUPPRESSED = "[c]"
@@ -50,13 +52,12 @@ def render_report(tables: list[ReportTable], out: Path | str, *, title: str) -> 
             "description": t.description,
             "header": list(t.published.columns),
             "rows": [[_cell(v) for v in row] for row in t.published.itertuples(index=False)],
-            "chart": json.dumps(_chart(t), default=str),
-            "id": f"chart-{i}",
+            "chart": _svg(_chart(t)),
         }
-        for i, t in enumerate(tables)
+        for t in tables
     ]
     html = env.get_template("report.html.j2").render(
-        title=title, tables=shown, js=inline_vega_js(), suppressed=SUPPRESSED
+        title=title, tables=shown, suppressed=SUPPRESSED
     )
     out = Path(out)
     write_text_atomic(out, html)
@@ -73,7 +74,13 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _chart(table: ReportTable) -> dict[str, Any]:
+def _svg(chart: alt.Chart) -> str:
+    import vl_convert
+
+    return str(vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def _chart(table: ReportTable) -> alt.Chart:
     """Bars of the published cells (totals left out, suppressed cells absent)."""
     index = [c for c in table.index if c in table.published.columns]
     values = [c for c in table.published.columns if c not in index and c != "Total"]
@@ -83,7 +90,7 @@ def _chart(table: ReportTable) -> dict[str, Any]:
     long = frame.melt(id_vars=index, value_vars=values, var_name="column", value_name="value")
     long = long.dropna(subset=["value"])
     long["group"] = long[index].astype(str).agg(" / ".join, axis=1)
-    spec = (
+    return (
         alt.Chart(long[["group", "column", "value"]])
         .mark_bar()
         .encode(
@@ -92,8 +99,4 @@ def _chart(table: ReportTable) -> dict[str, Any]:
             color=alt.Color("column:N", title=None),
         )
         .properties(width=480)
-        .to_dict()
     )
-    # The inlined renderer is vega-lite 5; Altair writes a v6 schema URL.
-    spec.pop("$schema", None)
-    return spec
