@@ -16,7 +16,7 @@ import pytest
 from evalink.node import Node, init_node
 from evalink.policy import load_policy
 from tests.conftest import EXAMPLE_POLICY, REPO
-from tests.flow.readme import CLOCK_HEADING, Block, whole_flow
+from tests.flow.readme import CLOCK_HEADING, RELEASE_HEADING, Block, whole_flow
 
 PASSPHRASE = "synthetic test passphrase"
 CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
@@ -183,21 +183,33 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
     return ReadmeRun(work, block, outputs, snapshots)
 
 
-@pytest.fixture(scope="session")
-def clock_run(readme_run: ReadmeRun, tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
-    """The README's "On the programme's clock" block, run after its whole flow on a copy
-    of the nodes that flow left, with a copy of every node after each command."""
-    block = whole_flow(heading=CLOCK_HEADING)
-    work = tmp_path_factory.mktemp("clock")
+def _after_the_flow(readme_run: ReadmeRun, work: Path, heading: str) -> ReadmeRun:
+    """A later README block, run after its whole flow on a copy of the nodes that flow
+    left, with a copy of every node after each command."""
+    block = whole_flow(heading=heading)
     shutil.copytree(readme_run.snapshots[-1], work / "nodes", symlinks=True)
+    (work / "examples").symlink_to(REPO / "examples")
     outputs, snapshots = [], []
     with environment({**readme_run.block.environment, **block.environment,
                       "EVALINK_SCRYPT_LOG2N": "10"}), working_directory(work):
         for index, argv in enumerate(block.commands):
             result = run_command(argv)
             outputs.append(result.output)
-            assert result.exit_code == 0, f"README clock command {index} `evalink {' '.join(argv)}`:\n{result.output}"
+            assert result.exit_code == 0, f"README '{heading}' command {index} `evalink {' '.join(argv)}`:\n{result.output}"
             snapshot = work / "snapshots" / str(index)
             shutil.copytree(work / "nodes", snapshot, symlinks=True)
             snapshots.append(snapshot)
     return ReadmeRun(work, block, outputs, snapshots)
+
+
+@pytest.fixture(scope="session")
+def clock_run(readme_run: ReadmeRun, tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
+    """The README's "On the programme's clock" block, after its whole flow."""
+    return _after_the_flow(readme_run, tmp_path_factory.mktemp("clock"), CLOCK_HEADING)
+
+
+@pytest.fixture(scope="session")
+def release_run(readme_run: ReadmeRun, tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
+    """The README's publishing block (safe table, airlock, public node), after its
+    whole flow."""
+    return _after_the_flow(readme_run, tmp_path_factory.mktemp("release"), RELEASE_HEADING)

@@ -16,6 +16,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADING = "## The whole flow"
 CLOCK_HEADING = "## On the programme's clock"
+RELEASE_HEADING = "## Publishing: safe tables and the airlock"
 
 
 @dataclass(frozen=True)

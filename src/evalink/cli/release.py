@@ -145,6 +145,9 @@ def request(
     drawn_from: list[str] = typer.Option(
         [], "--drawn-from", metavar="FILE=TABLE.csv[,TABLE.csv]",
         help="The tables (of this request) a chart or report is drawn from (repeatable)."),
+    request_id: str | None = typer.Option(
+        None, "--id", metavar="ID",
+        help="Name the request (lower-case letters, digits, hyphens) instead of a made-up id."),
     passphrase_file: Path | None = PassphraseFile,
 ) -> None:
     """Register a release request: each file is copied into the node's airlock under the
@@ -162,7 +165,8 @@ def request(
             t.strip() for t in tables.split(",") if t.strip())
     with open_node(node_dir, passphrase_file) as node:
         made = new_request(node, [*files, *(more_files or [])], reason=reason, author=author,
-                           author_key=author_key, title=title, drawn_from=sources)
+                           author_key=author_key, title=title, drawn_from=sources,
+                           request_id=request_id)
     _print(f"request {made.id}: {len(made.files)} file(s), pending; author {made.author}")
     for file in made.files.values():
         _print(f"  {_file_line(file.file, file.sha256, file.passed, list(file.checks.get('problems', [])))}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -53,11 +54,22 @@ def new_request(
     author_key: Path | str | None = None,
     title: str | None = None,
     drawn_from: Mapping[str, Sequence[str]] | None = None,
+    request_id: str | None = None,
 ) -> Request:
     """Register a pending request: each file copied into the airlock under its SHA-256,
     with its automatic check result. `author_key`: the public key file of a reviewer
-    key the author holds, so that key is refused as a reviewer of this request too."""
+    key the author holds, so that key is refused as a reviewer of this request too.
+    `request_id`: a name the author chooses (a script's next commands can then name
+    it); else one made of today's date and four random hex digits."""
     _require_research(node)
+    if request_id is not None:
+        if not _REQUEST_ID.fullmatch(request_id):
+            raise InputError(
+                f"--id {request_id!r}: a request id is 1 to 64 lower-case letters, digits "
+                "and hyphens, starting with a letter or digit"
+            )
+        if request_id in store.request_ids(node):
+            raise InputError(f"--id {request_id}: a request of this id exists already")
     author_name = author
     key_fingerprint = None
     if author_key is not None:
@@ -99,7 +111,7 @@ def new_request(
     content = {p.name: _read(p) for p in paths}
     digests = {name: store.keep_file(node, data) for name, data in content.items()}
     checks = file_checks(node, digests, content, drawn)
-    request_id = _new_id(node)
+    request_id = request_id or _new_id(node)
     request = Request(
         id=request_id, author=author_name, author_key=key_fingerprint,
         title=(title or "").strip() or ", ".join(names), reason=reason.strip(), created=now(node),
@@ -289,6 +301,9 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise InputError(f"{path}: cannot read ({type(error).__name__})") from None
+
+
+_REQUEST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def _new_id(node: Node) -> str:
