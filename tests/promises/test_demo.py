@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from evalink.demo import AS_OF, DEPARTMENTS
+from evalink.demo import AS_OF, DEMO_AUTHOR, DEMO_REVIEWERS, DEPARTMENTS
 from evalink.policy import load_policy
 from evalink.promises import STATES
 from tests.conftest import EXAMPLE_POLICY
@@ -54,3 +54,19 @@ def test_a_demo_asked_to_stop_before_research_receives_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert result.output.startswith("error: --until: 2019-01-01 is before research receives")
     assert not (tmp_path / "council").exists()
+
+
+def test_research_publishes_through_the_airlock_and_the_demo_says_what_was_suppressed(demo):
+    days = {stage.step: stage.on for stage in demo.run.stages}
+    # Two weeks after research received its dataset; the public node has it the next day.
+    assert days["release"] == date(2020, 6, 28)
+    release = demo.run.release
+    assert release is not None and "report.html" in release.files
+    for reviewer in DEMO_REVIEWERS:
+        assert reviewer in demo.printed
+    assert f"neither the author, {DEMO_AUTHOR}" in demo.printed
+    for table in release.tables:
+        cells = table.suppressed()
+        assert f"{table.file.name}: {len(cells)} suppressed" in demo.printed or not cells
+        # Each suppressed cell is named by its labels and the rules it failed.
+        assert all(cell.endswith(")") for cell in cells)
