@@ -21,11 +21,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/evalink demo
 
-# Two workers (the CI machine has two cores), one test file each at a time, so a
-# file's module fixtures are built once.
+# One process: DuckDB, Polars and Spark already use both cores, so two pytest workers
+# (tried: pytest-xdist -n 2) only fought over them and built the shared flow fixtures twice.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) demo-out

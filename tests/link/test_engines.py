@@ -119,7 +119,9 @@ def test_spark_gives_the_same_links_as_duckdb(monkeypatch):
 
     # A local Spark with two partitions: the test is about equality, not speed.
     monkeypatch.setenv("EVALINK_SPARK_PARTITIONS", "2")
-    world = make_world(households=150, seed=3)
+    # Small: a local Spark's cost is its jobs' overhead, not the pairs, and equality is
+    # as well shown on 60 households as on 150.
+    world = make_world(households=60, seed=3)
     duckdb = link(world.cohort, world.population, engine="duckdb")
     spark = link(world.cohort, world.population, engine="spark")
 

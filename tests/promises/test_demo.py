@@ -70,3 +70,11 @@ def test_research_publishes_through_the_airlock_and_the_demo_says_what_was_suppr
         assert f"{table.file.name}: {len(cells)} suppressed" in demo.printed or not cells
         # Each suppressed cell is named by its labels and the rules it failed.
         assert all(cell.endswith(")") for cell in cells)
+
+
+def test_after_the_demo_the_public_node_holds_only_what_the_airlock_released(demo):
+    (published,) = [c for c in demo.run.checks if c.promise == "no-one-identifiable-in-published-reports"]
+    # Checked on both days: each published file's signatures and bytes, each table
+    # scanned again with the policy's rules (evalink.promises.published).
+    assert published.state == "kept", published.evidence
+    assert published.evidence.count("came through the airlock") == 2
