@@ -122,11 +122,13 @@ def demo_tables(data: Any) -> Iterator[tuple[str, Any, Any, str, str]]:
     from evalink.disclosure import TableSpec
 
     data = data.copy()
-    # A person with no department's record is one row with no source: "none".
+    # A person no department found is one row with no source: "none".
     data["source"] = data["source"].fillna("none")
     data.loc[data["source"] == "none", "outcome"] = "no record"
-    for column in ("family_size", "outcome", "outcome_start_month"):
+    for column in ("family_size", "outcome_start_month"):
         data[column] = data[column].fillna(WITHHELD)
+    # A department's row with no outcome: a person it found, with nothing in the window.
+    data["outcome"] = data["outcome"].fillna("nothing in the window")
     # Persons, not families: de-identification withholds the link between the members of
     # a family that it would single out, so not every row carries a family pseudonym.
     yield (
