@@ -375,3 +375,17 @@ def test_one_key_cannot_be_trusted_as_two_reviewers(world, cli, tmp_path):
     robert.write_text(json.dumps({**body, "signature": bob.sign(_canonical(body))}))
     result = cli("release", "reviewer", "trust", "--node", world.research, robert)
     assert "one-key-one-reviewer" in one_line_error(result)
+
+
+def test_a_request_named_by_its_author_is_found_by_that_name_and_named_once(world, cli):
+    table = world.tables.add("by_area", SAFE_BY_AREA)
+    made = cli("release", "request", "--node", world.research, "--files", table,
+               "--reason", "Table 1", "--author", "alice", "--id", "table-1")
+    assert made.exit_code == 0, made.output
+    assert json.loads(show(world, cli, "table-1").output)["state"] == "pending"
+    again = cli("release", "request", "--node", world.research, "--files", table,
+                "--reason", "Table 1", "--author", "alice", "--id", "table-1")
+    assert one_line_error(again) == "error: --id table-1: a request of this id exists already"
+    bad = cli("release", "request", "--node", world.research, "--files", table,
+              "--reason", "Table 1", "--author", "alice", "--id", "../up")
+    assert one_line_error(bad).startswith("error: --id '../up': a request id is")
