@@ -21,7 +21,7 @@ from typing import Any
 
 import altair as alt
 import polars as pl
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from evalink.files import write_table, write_text_atomic
 from evalink.link.threshold import precision_recall_curve
@@ -221,9 +221,9 @@ def write_report(result: Any, directory: Path | str) -> Path:
         # The inlined renderer is vega-lite 5; Altair writes a v6 schema URL.
         spec.pop("$schema", None)
 
-    env = Environment(
-        loader=PackageLoader("evalink.link", "templates"), autoescape=select_autoescape()
-    )
+    # Escape everything (the template's name ends in .j2, which select_autoescape's
+    # default leaves unescaped); the charts' specs and scripts are marked safe in it.
+    env = Environment(loader=PackageLoader("evalink.link", "templates"), autoescape=True)
     html = env.get_template("report.html.j2").render(
         result=result,
         choice=result.threshold,

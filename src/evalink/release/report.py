@@ -20,7 +20,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from evalink.files import write_text_atomic
 
@@ -42,9 +42,9 @@ class ReportTable:
 
 def render_report(tables: list[ReportTable], out: Path | str, *, title: str) -> Path:
     """Write the HTML report to `out` (atomically) and return its path."""
-    env = Environment(
-        loader=PackageLoader("evalink.release", "templates"), autoescape=select_autoescape()
-    )
+    # Escape everything: the template's name ends in .j2, which select_autoescape's
+    # default would leave unescaped.
+    env = Environment(loader=PackageLoader("evalink.release", "templates"), autoescape=True)
     shown = [
         {
             "file": t.file,
@@ -65,7 +65,7 @@ def render_report(tables: list[ReportTable], out: Path | str, *, title: str) -> 
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return SUPPRESSED
     if isinstance(value, float) and value.is_integer():
         return f"{int(value):,}"
