@@ -26,7 +26,7 @@ from evalink.disclosure.register import (
     published_groups,
 )
 from evalink.errors import InputError
-from evalink.node import Node, init_node
+from evalink.node import Node
 
 PASSPHRASE = "synthetic test passphrase"
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "troubled-families.yaml"
@@ -52,15 +52,6 @@ def persons(counts: dict[tuple[str, str], int], *, wave: int = 1, start: int = 0
 
 def everyone(per_cell: int = 20) -> dict[tuple[str, str], int]:
     return {(area, sex): per_cell for area in AREAS for sex in ("F", "M")}
-
-
-@pytest.fixture(scope="module")
-def _empty_research(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVALINK_SCRYPT_LOG2N", "10")
-        directory = tmp_path_factory.mktemp("template") / "research"
-        init_node(directory, party="research", policy_path=EXAMPLE_POLICY, passphrase=PASSPHRASE)
-    return directory
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from evalink.cli import app
 from evalink.disclosure.register import Register
-from evalink.node import Node, init_node
+from evalink.node import Node
 
 PASSPHRASE = "synthetic test passphrase"
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "troubled-families.yaml"
@@ -61,15 +61,6 @@ def one_line_error(result) -> str:
 def _cheap_node(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVALINK_SCRYPT_LOG2N", "10")
     monkeypatch.setenv("EVALINK_PASSPHRASE", PASSPHRASE)
-
-
-@pytest.fixture(scope="module")
-def _empty_research(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVALINK_SCRYPT_LOG2N", "10")
-        directory = tmp_path_factory.mktemp("template") / "research"
-        init_node(directory, party="research", policy_path=EXAMPLE_POLICY, passphrase=PASSPHRASE)
-    return directory
 
 
 @pytest.fixture
