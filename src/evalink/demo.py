@@ -306,6 +306,9 @@ class Programme:
     seed: int = 1
     examples: Path = EXAMPLES
     cohort: Cohort | None = None  # read after the share, for the last promise check
+    # Planted effects other than the defaults (`evalink synth --effect`), for benchmarks
+    # that check the evaluation finds what was planted.
+    effects: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.policy = load_policy(self.policy_file)
@@ -326,6 +329,7 @@ class Programme:
             families=families,
             population=population,
             seed=self.seed,
+            effects=self.effects,
             force=True,
         )
         return sum(summary.rows.values())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from evalink.cli import audit as _audit  # noqa: F401
 from evalink.cli import demo as _demo  # noqa: F401
+from evalink.cli import evaluate as _evaluate  # noqa: F401
 from evalink.cli import flow as _flow  # noqa: F401
 from evalink.cli import identify as _identify  # noqa: F401
 from evalink.cli import intruder as _intruder  # noqa: F401

@@ -183,6 +183,7 @@ FLOW_ORDER = (
     "match",
     "assemble",
     "export",
+    "evaluate",
     "table",
     "release",
     "audit",
