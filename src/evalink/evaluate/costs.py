@@ -80,7 +80,7 @@ def costs(fits: list[Fit], plan: Plan, table: pd.DataFrame, family_index: pd.Ind
         fiscal_total = np.zeros(len(draws))
         economic_total = np.zeros(len(draws))
         point_fiscal = point_economic = 0.0
-        n_total = 0
+        n_total, estimated = 0, 0
         for fit in fits:
             outcome = fit.data.outcome
             if not outcome.unit_costs:
@@ -112,6 +112,11 @@ def costs(fits: list[Fit], plan: Plan, table: pd.DataFrame, family_index: pd.Ind
             point_fiscal += float(point * fiscal)
             point_economic += float(point * economic)
             n_total = max(n_total, n)
+            estimated += 1
+        if not estimated:  # nothing valued: no total, rather than a benefit of £0
+            rows.append(CostRow(TOTAL, window, n_total, families, None, None, None, None, None,
+                                cost, None, None, None, None, None, None))
+            continue
         f_low, f_high = _interval(fiscal_total / cost_replicates, confidence)
         e_low, e_high = _interval(economic_total / cost_replicates, confidence)
         rows.append(CostRow(

@@ -40,7 +40,7 @@ from evalink.evaluate.plan import (
     Window,
     check_columns,
 )
-from evalink.evaluate.registry import Registration, register
+from evalink.evaluate.registry import Registration, refuse_changed, register
 from evalink.evaluate.weighting import Fit, WindowEffect, estimate, family_draws
 
 if TYPE_CHECKING:
@@ -145,6 +145,7 @@ def evaluate(node: Node, registered: RegisteredPlan,
     """Register the plan (or check it is the one registered), then estimate everything
     it asks for. Writes nothing but the registration; `write_outputs` writes the tables."""
     say = progress or (lambda _: None)
+    refuse_changed(node, registered)  # before anything is read
     dataset, project = read_dataset(node, registered)
     registrations, new = register(node, registered)
     plan = registered.plan
@@ -169,6 +170,7 @@ def evaluate(node: Node, registered: RegisteredPlan,
         ok = balanced(rows, plan.estimators.max_smd)
         primary = [_effect_row(e, ok) for e in fit.effects]
         result.effects += primary
+        result.effects += [_effect_row(e, ok) for e in fit.unadjusted]
         if plan.estimators.staggered is not None:
             result.effects += _staggered(data, plan, primary, ok)
         result.linkage += _linkage(data, fit, plan, family_index, draws)

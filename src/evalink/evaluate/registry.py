@@ -59,27 +59,35 @@ def registrations(node: Node, project: str) -> list[Registration]:
     return found
 
 
+def refuse_changed(node: Node, registered: RegisteredPlan) -> list[Registration]:
+    """Refuse a plan whose version was registered with other bytes, or that is older
+    than one registered; checked before the dataset is read. Returns the registrations."""
+    plan = registered.plan
+    earlier = registrations(node, plan.project)
+    same_version = [r for r in earlier if r.version == plan.version]
+    if same_version and same_version[0].sha256 != registered.sha256:
+        raise PlanRefused(
+            f"{registered.source}: version: version {plan.version} of project '{plan.project}' "
+            f"was registered on {same_version[0].registered} with SHA-256 "
+            f"{same_version[0].sha256[:12]}…, and this plan differs; change 'version' to "
+            "register the new plan (every version is listed in the report)"
+        )
+    if not same_version and earlier and plan.version < max(r.version for r in earlier):
+        raise PlanRefused(
+            f"{registered.source}: version: {plan.version} is older than version "
+            f"{max(r.version for r in earlier)} already registered for project '{plan.project}'"
+        )
+    return earlier
+
+
 def register(node: Node, registered: RegisteredPlan) -> tuple[list[Registration], bool]:
     """Register the plan if its version is new; refuse it if its version was
     registered with other bytes. Returns every registration and whether this call
     made a new one."""
     plan = registered.plan
-    earlier = registrations(node, plan.project)
-    same_version = [r for r in earlier if r.version == plan.version]
-    if same_version:
-        if same_version[0].sha256 != registered.sha256:
-            raise PlanRefused(
-                f"{registered.source}: version {plan.version} of project '{plan.project}' was "
-                f"registered on {same_version[0].registered} with SHA-256 "
-                f"{same_version[0].sha256[:12]}…, and this plan differs; change 'version' to "
-                "register the new plan (every version is listed in the report)"
-            )
+    earlier = refuse_changed(node, registered)
+    if any(r.version == plan.version for r in earlier):
         return earlier, False
-    if earlier and plan.version < max(r.version for r in earlier):
-        raise PlanRefused(
-            f"{registered.source}: version: {plan.version} is older than version "
-            f"{max(r.version for r in earlier)} already registered for project '{plan.project}'"
-        )
     with node.transaction(f"register evaluation plan {plan.project} v{plan.version}"):
         node.write_dataset(
             PLANS,

@@ -119,6 +119,14 @@ def callaway_santanna(persons: pd.DataFrame, events: pd.DataFrame, *, covariates
     for low, high in windows:
         if not 0 <= low <= high:
             raise ValueError(f"window ({low}, {high}) is not months 0 or later, in order")
+    if persons["programme"].nunique() < 2:
+        # Nothing to place in calendar time on one side (every index period withheld,
+        # or one arm empty): no panel to build.
+        programme = persons["programme"] == 1
+        counts = (int(programme.sum()), int((~programme).sum()),
+                  int(persons.loc[programme, "family"].nunique()),
+                  int(persons.loc[~programme, "family"].nunique()), 0.0, 0.0)
+        return [_missing(w, None, "one arm is empty or has no index period", counts) for w in windows]
     panel = person_periods(persons, events, covariates=covariates, measure=str(measure),
                            period_months=period_months)
     if not (panel.first_treat > 0).any() or (panel.programme == 1).all():
@@ -377,9 +385,10 @@ def _warnings(caught: list[warnings.WarningMessage], measure: str) -> list[str]:
     return notes
 
 
-def _missing(window: tuple[int, int], panel: Panel, note: str,
+def _missing(window: tuple[int, int], panel: Panel | None, note: str,
              counts: tuple[int, int, int, int, float, float] | None = None) -> StaggeredEffect:
     if counts is None:
+        assert panel is not None
         n_p, n_c = int((panel.first_treat > 0).sum()), int((panel.programme == 0).sum())
         f_p = len(np.unique(panel.family[panel.first_treat > 0]))
         f_c = len(np.unique(panel.family[panel.programme == 0]))

@@ -25,6 +25,9 @@ from evalink.evaluate.frame import OutcomeData
 from evalink.evaluate.plan import Measure, Window
 
 METHOD = "propensity_weighting"
+# The crude comparison, families worked with against all families waiting, shown beside
+# the adjusted one so a reader sees how much the adjustment moved.
+UNADJUSTED = "unadjusted"
 # Fewer events than this in either arm and a window's ratio is not estimated: a ratio
 # of a handful of events is noise with an interval that says so only if it is exact.
 MIN_EVENTS = 5
@@ -187,6 +190,7 @@ class Fit:
     score: np.ndarray
     weight: np.ndarray
     effects: list[WindowEffect]
+    unadjusted: list[WindowEffect] = field(default_factory=list)
 
 
 def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
@@ -206,7 +210,9 @@ def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
     labels = [w.label() for w in windows]
     y = {label: data.y[label].to_numpy() for label in labels}
     replicates = {label: np.full((len(draws), 2), np.nan) for label in labels}
-    if len(np.unique(programme)) == 2 and len(draws):
+    crude = {label: np.full((len(draws), 2), np.nan) for label in labels}
+    both_arms = len(np.unique(programme)) == 2
+    if both_arms and len(draws):
         frequency = draws[:, codes] * extra  # replicates × persons
         # A replicate that drew no one of an arm has no score to fit.
         usable = ((frequency @ programme) > 0) & ((frequency @ (1 - programme)) > 0)
@@ -216,35 +222,44 @@ def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
             weight_r = att_weights(scores, programme) * frequency[rows]
             for label in labels:
                 replicates[label][rows] = _batch_rates(y[label], programme, weight_r)
-    both_arms = len(np.unique(programme)) == 2
-    z = norm.ppf(1 - (1 - confidence) / 2)
-    effects = []
+                crude[label][rows] = _batch_rates(y[label], programme, frequency[rows])
+    effects, unadjusted = [], []
     for window, label in zip(windows, labels, strict=True):
-        arms = _arms(data, label, weight)
-        effect = WindowEffect(
-            outcome=data.name, window=window, measure=data.outcome.measure, method=METHOD,
-            arms=arms, estimate=None, ci_low=None, ci_high=None, difference=None,
-            replicates=replicates[label],
-        )
-        few = data.outcome.measure is not Measure.MEAN_SHARE and min(
-            arms.events_programme, arms.events_comparison) < MIN_EVENTS
-        if not both_arms or arms.n_programme == 0 or arms.n_comparison == 0:
-            effect.note = "one arm is empty"
-        elif few:
-            effect.note = f"fewer than {MIN_EVENTS} events in an arm"
-        elif arms.comparison_rate > 0:
-            effect.estimate = arms.programme_rate / arms.comparison_rate
-            effect.difference = arms.programme_rate - arms.comparison_rate
-            low, high = _ratio_interval(effect.estimate, replicates[label], confidence)
-            effect.ci_low, effect.ci_high = _none(low), _none(high)
-            differences = replicates[label][:, 0] - replicates[label][:, 1]
-            differences = differences[np.isfinite(differences)]
-            if len(differences) >= 20:
-                spread = float(np.std(differences, ddof=1))
-                effect.difference_low = effect.difference - z * spread
-                effect.difference_high = effect.difference + z * spread
-        effects.append(effect)
-    return Fit(data=data, score=score, weight=weight, effects=effects)
+        effects.append(_window_effect(data, window, label, weight, replicates[label], METHOD,
+                                      both_arms, confidence))
+        unadjusted.append(_window_effect(data, window, label, extra, crude[label], UNADJUSTED,
+                                         both_arms, confidence))
+    return Fit(data=data, score=score, weight=weight, effects=effects, unadjusted=unadjusted)
+
+
+def _window_effect(data: OutcomeData, window: Window, label: str, weight: np.ndarray,
+                   replicates: np.ndarray, method: str, both_arms: bool,
+                   confidence: float) -> WindowEffect:
+    arms = _arms(data, label, weight)
+    effect = WindowEffect(
+        outcome=data.name, window=window, measure=data.outcome.measure, method=method,
+        arms=arms, estimate=None, ci_low=None, ci_high=None, difference=None,
+        replicates=replicates,
+    )
+    few = data.outcome.measure is not Measure.MEAN_SHARE and min(
+        arms.events_programme, arms.events_comparison) < MIN_EVENTS
+    if not both_arms or arms.n_programme == 0 or arms.n_comparison == 0:
+        effect.note = "one arm is empty"
+    elif few:
+        effect.note = f"fewer than {MIN_EVENTS} events in an arm"
+    elif arms.comparison_rate > 0:
+        effect.estimate = arms.programme_rate / arms.comparison_rate
+        effect.difference = arms.programme_rate - arms.comparison_rate
+        low, high = _ratio_interval(effect.estimate, replicates, confidence)
+        effect.ci_low, effect.ci_high = _none(low), _none(high)
+        differences = replicates[:, 0] - replicates[:, 1]
+        differences = differences[np.isfinite(differences)]
+        if len(differences) >= 20:
+            z = norm.ppf(1 - (1 - confidence) / 2)
+            spread = float(np.std(differences, ddof=1))
+            effect.difference_low = effect.difference - z * spread
+            effect.difference_high = effect.difference + z * spread
+    return effect
 
 
 def _none(value: float) -> float | None:
