@@ -89,7 +89,8 @@ def test_weighting_balances_the_covariate_it_was_given(plan):
 @settings(max_examples=25, deadline=None)
 @given(
     counts=st.lists(
-        st.tuples(st.integers(1, 30), st.integers(1, 30)), min_size=2, max_size=4
+        # At least five in each arm of a stratum: a thinner one is pooled (see below).
+        st.tuples(st.integers(5, 30), st.integers(5, 30)), min_size=2, max_size=4
     ),
     seed=st.integers(0, 2**16),
 )
@@ -112,3 +113,13 @@ def test_with_one_categorical_covariate_the_estimate_is_the_standardised_ratio(c
     assert arms.programme_rate == pytest.approx(expected_programme / total)
     assert arms.comparison_rate == pytest.approx(expected_comparison / total, rel=0.02, abs=2e-3)
     assert all(abs(row.smd_after) < 0.05 for row in balance(fit))
+
+
+def test_a_level_the_comparison_arm_lacks_is_pooled_with_its_neighbour(plan):
+    # Six programme persons with four headlines and no comparison person with four: no
+    # weight can balance that level, so it is compared as "3+" with the level below.
+    rows = TWO_STRATA + stratum("c-p", "attached", "4", persons=6, with_event=3)
+    fit = fitted(plan, rows)
+    assert [row.covariate for row in balance(fit)] == ["headline_count=2"]
+    assert fit.data.persons.loc["c-p0", "headline_count=2"] == 0.0
+    assert all(abs(row.smd_after) < 0.01 for row in balance(fit))

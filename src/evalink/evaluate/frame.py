@@ -216,6 +216,20 @@ def window_outcome(events: pd.DataFrame, persons: pd.Index, window: Window,
     return count / (window.months / 12), pd.Series(1.0, index=persons)
 
 
+def _own_history(events: pd.DataFrame, table: pd.DataFrame, window: Window,
+                 measure: Measure) -> pd.DataFrame:
+    """The outcome's own measure in a window before the index date: whether any event
+    (any_event), how many a year (events_per_person_year), or the share itself with a
+    flag for none recorded (mean_share)."""
+    value, _ = window_outcome(events, table.index, window, measure)
+    column = f"history {window.from_month}..{window.to_month}"
+    if measure is Measure.MEAN_SHARE:
+        return pd.DataFrame({column: value.fillna(0.0).to_numpy(),
+                             f"{column} none": value.isna().astype(float).to_numpy()},
+                            index=table.index)
+    return pd.DataFrame({column: value.to_numpy()}, index=table.index)
+
+
 def family_histories(people: Persons, plan: Plan) -> pd.DataFrame:
     """Each person's family history covariates (the family's, repeated on each member):
     0/1 for any event, the share itself for a mean_share (0 with a 'none' flag for a
@@ -247,12 +261,14 @@ def outcome_data(people: Persons, plan: Plan, name: str,
     events = outcome_events(people, outcome)
     events = events[events["pseudonym"].isin(table.index)]
     design = [_dummies(table, covariate) for covariate in plan.covariates]
-    history = []
-    for window in plan.history:
-        had, _ = window_outcome(events, table.index, window, Measure.ANY_EVENT)
-        column = f"history {window.from_month}..{window.to_month}"
-        table[column] = had.to_numpy()
-        history.append(table[[column]])
+    history = [_own_history(events, table, window, outcome.measure) for window in plan.history]
+    # The family's own record of this outcome over every history window together: need
+    # is the family's, and a child not yet born or at school has a sibling who was.
+    widest = Window(from_month=min(w.from_month for w in plan.history),
+                    to_month=max(w.to_month for w in plan.history))
+    mine = _own_history(events, table, widest, outcome.measure)
+    members = mine.groupby(table["family"]).transform("max")
+    history.append(members.rename(columns=lambda c: c.replace("history", "family history")))
     if families is not None and len(families.columns):
         history.append(families.loc[table.index])
     covariates = pd.concat(design + history, axis=1) if design or history else pd.DataFrame(index=table.index)
@@ -274,8 +290,49 @@ def outcome_data(people: Persons, plan: Plan, name: str,
 
 
 def _dummies(table: pd.DataFrame, covariate: Covariate) -> pd.DataFrame:
-    """A categorical covariate as 0/1 columns, the commonest level left out."""
-    values = table[covariate.value].astype(str)
+    """A categorical covariate as 0/1 columns, the commonest level left out, after
+    `pooled` has merged the levels one arm lacks."""
+    values = pooled(table[covariate.value].astype(str), table["programme"], covariate)
     reference = values.value_counts().index[0]
     dummies = pd.get_dummies(values, prefix=covariate.value, prefix_sep="=", dtype=float)
     return dummies.drop(columns=f"{covariate.value}={reference}")
+
+
+# A level of a covariate held by fewer persons than this in either arm is pooled.
+MIN_IN_EACH_ARM = 5
+ORDERED = {Covariate.HEADLINE_COUNT, Covariate.FAMILY_SIZE, Covariate.AGE_BAND}
+
+
+def _order(level: str) -> float:
+    """'3' → 3, '4+' → 4, '10-15' → 10; a level with no number sorts last."""
+    found = re.match(r"^(\d+)", level)
+    return float(found.group(1)) if found else np.inf
+
+
+def pooled(values: pd.Series, programme: pd.Series, covariate: Covariate) -> pd.Series:
+    """The covariate's levels, with those seen (almost) only in one arm merged: no
+    weighting can balance a level the comparison arm lacks, so the programme's five
+    families with six headline problems are compared as families with four or more.
+    An ordered covariate's extreme levels merge into their neighbour (`4+`, `up to 5-9`);
+    another's rare levels merge into its commonest. The withheld level stays its own."""
+    values = values.copy()
+
+    def thin(level: str) -> bool:
+        chosen = values == level
+        return min(int((programme[chosen] == 1).sum()), int((programme[chosen] == 0).sum())) < MIN_IN_EACH_ARM
+
+    if covariate in ORDERED:
+        for from_top in (True, False):
+            while True:
+                levels = sorted((v for v in values.unique() if v != UNKNOWN), key=_order, reverse=from_top)
+                if len(levels) < 2 or not thin(levels[0]):
+                    break
+                edge, neighbour = levels[0], levels[1]
+                merged = f"{int(_order(neighbour))}+" if from_top else f"up to {neighbour}"
+                values[(values == edge) | (values == neighbour)] = merged
+    else:
+        common = values.value_counts().index[0]
+        for level in list(values.unique()):
+            if level not in (common, UNKNOWN) and thin(level):
+                values[values == level] = common
+    return values
