@@ -81,10 +81,7 @@ def build(seed_dir: Path, families: int, population: int, seed: int,
 
 
 def score(seed_dir: Path, seed: int) -> tuple[pd.DataFrame, float]:
-    text = example("evaluation-plan.yaml").read_text(encoding="utf-8")
-    plan_file = seed_dir / "plan.yaml"
-    plan_file.write_text(text.replace("project: demo-1", f"project: demo-{seed}"), encoding="utf-8")
-    registered = load_plan(plan_file)
+    registered = load_plan(example("evaluation-plan.yaml"))
     started = time.perf_counter()
     with Node.open(seed_dir / "research", PASSPHRASE, clock=clock_on(RESEARCH_DAY),
                    retention=False) as node:

@@ -32,8 +32,8 @@ def research(flow: Path, tmp_path: Path) -> Path:
 
 def plan_for(tmp_path: Path, name: str = "plan.yaml", **replace: str) -> Path:
     text = example("evaluation-plan.yaml").read_text(encoding="utf-8")
-    # The demo's project is named after its seed; the flow runs seed 5.
-    text = text.replace("project: demo-1", "project: demo-5")
+    # Pinned to the project of the flow's dataset (the demo names it after its seed, 5).
+    text = text.replace("version: 1", "project: demo-5\nversion: 1", 1)
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)
@@ -99,7 +99,7 @@ def test_a_changed_plan_under_the_same_version_is_refused_and_changes_nothing(re
 def test_a_new_version_is_registered_beside_the_first_and_both_are_in_the_report(research, tmp_path, env, evalink):
     assert evalink("evaluate", "--node", research, "--plan", plan_for(tmp_path),
                    "--out", tmp_path / "one").exit_code == 0
-    second = plan_for(tmp_path, "v2.yaml", **{"version: 1": "version: 2", "  - [7, 12]\n": "  - [7, 9]\n"})
+    second = plan_for(tmp_path, "v2.yaml", **{"version: 1\n": "version: 2\n", "  - [7, 12]\n": "  - [7, 9]\n"})
     result = evalink("evaluate", "--node", research, "--plan", second, "--out", tmp_path / "two")
     assert result.exit_code == 0, result.output
     registrations = audit_entries(research, "evaluation-plan-registered")

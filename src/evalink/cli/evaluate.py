@@ -46,7 +46,7 @@ def _print(result, files: dict[str, Path]) -> None:
     plan = result.plan.plan
     state = "registered now" if result.newly_registered else "as registered"
     console.print(
-        f"plan '{plan.project}' version {plan.version} ({state}; SHA-256 {result.plan.sha256[:12]}…, "
+        f"project '{result.project}': plan version {plan.version} ({state}; SHA-256 {result.plan.sha256[:12]}…, "
         f"{len(result.registrations)} version(s) registered)"
     )
     console.print(f"{result.persons:,} persons in {result.families:,} families")

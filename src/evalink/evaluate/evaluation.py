@@ -120,24 +120,29 @@ class Evaluation:
 Progress = Callable[[str], None]
 
 
-def read_dataset(node: Node, registered: RegisteredPlan) -> tuple[pd.DataFrame, str]:
-    """The research dataset the plan names, read for the purpose `evaluation`, and the
-    project it was assembled for; a plan for another project is refused."""
+def dataset_project(node: Node, registered: RegisteredPlan) -> str:
+    """The project whose dataset the node holds; a plan naming another is refused."""
     plan = registered.plan
     if not node.parts(plan.dataset):
         raise InputError(
             f"{registered.source}: dataset: node '{node.party}' holds no '{plan.dataset}'"
         )
     project = str(node.package_notes(plan.dataset).get("project", ""))
-    if project != plan.project:
+    if plan.project is not None and project != plan.project:
         raise InputError(
             f"{registered.source}: project: the plan is for '{plan.project}', and node "
             f"'{node.party}' holds the dataset of project '{project}'"
         )
-    dataset = node.read_dataset(plan.dataset, purpose=PURPOSE).to_pandas()
+    return project
+
+
+def read_dataset(node: Node, registered: RegisteredPlan) -> pd.DataFrame:
+    """The research dataset the plan names, read for the purpose `evaluation`, once
+    the plan's columns are checked against it."""
+    dataset = node.read_dataset(registered.plan.dataset, purpose=PURPOSE).to_pandas()
     sources = set(dataset["source"].dropna().astype(str)) if "source" in dataset else set()
     check_columns(registered, set(dataset.columns), sources)
-    return dataset, project
+    return dataset
 
 
 def evaluate(node: Node, registered: RegisteredPlan,
@@ -145,9 +150,10 @@ def evaluate(node: Node, registered: RegisteredPlan,
     """Register the plan (or check it is the one registered), then estimate everything
     it asks for. Writes nothing but the registration; `write_outputs` writes the tables."""
     say = progress or (lambda _: None)
-    refuse_changed(node, registered)  # before anything is read
-    dataset, project = read_dataset(node, registered)
-    registrations, new = register(node, registered)
+    project = dataset_project(node, registered)
+    refuse_changed(node, registered, project)  # before anything is read
+    dataset = read_dataset(node, registered)
+    registrations, new = register(node, registered, project)
     plan = registered.plan
     people = persons(dataset)
     table = people.table

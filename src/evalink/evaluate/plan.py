@@ -208,7 +208,9 @@ class Costs(Strict):
 
 
 class Plan(Strict):
-    project: str
+    # The project whose research dataset this plan is for. Left out, the plan is for the
+    # project of the dataset the node holds (registered under that project's name).
+    project: str | None = None
     version: int = Field(ge=1)
     title: str
     dataset: str = "research_dataset"

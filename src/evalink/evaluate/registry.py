@@ -59,15 +59,16 @@ def registrations(node: Node, project: str) -> list[Registration]:
     return found
 
 
-def refuse_changed(node: Node, registered: RegisteredPlan) -> list[Registration]:
-    """Refuse a plan whose version was registered with other bytes, or that is older
-    than one registered; checked before the dataset is read. Returns the registrations."""
+def refuse_changed(node: Node, registered: RegisteredPlan, project: str) -> list[Registration]:
+    """Refuse a plan whose version was registered for `project` with other bytes, or
+    that is older than one registered; checked before the dataset is read. Returns the
+    registrations."""
     plan = registered.plan
-    earlier = registrations(node, plan.project)
+    earlier = registrations(node, project)
     same_version = [r for r in earlier if r.version == plan.version]
     if same_version and same_version[0].sha256 != registered.sha256:
         raise PlanRefused(
-            f"{registered.source}: version: version {plan.version} of project '{plan.project}' "
+            f"{registered.source}: version: version {plan.version} of project '{project}' "
             f"was registered on {same_version[0].registered} with SHA-256 "
             f"{same_version[0].sha256[:12]}…, and this plan differs; change 'version' to "
             "register the new plan (every version is listed in the report)"
@@ -75,29 +76,29 @@ def refuse_changed(node: Node, registered: RegisteredPlan) -> list[Registration]
     if not same_version and earlier and plan.version < max(r.version for r in earlier):
         raise PlanRefused(
             f"{registered.source}: version: {plan.version} is older than version "
-            f"{max(r.version for r in earlier)} already registered for project '{plan.project}'"
+            f"{max(r.version for r in earlier)} already registered for project '{project}'"
         )
     return earlier
 
 
-def register(node: Node, registered: RegisteredPlan) -> tuple[list[Registration], bool]:
+def register(node: Node, registered: RegisteredPlan, project: str) -> tuple[list[Registration], bool]:
     """Register the plan if its version is new; refuse it if its version was
     registered with other bytes. Returns every registration and whether this call
     made a new one."""
     plan = registered.plan
-    earlier = refuse_changed(node, registered)
+    earlier = refuse_changed(node, registered, project)
     if any(r.version == plan.version for r in earlier):
         return earlier, False
-    with node.transaction(f"register evaluation plan {plan.project} v{plan.version}"):
+    with node.transaction(f"register evaluation plan {project} v{plan.version}"):
         node.write_dataset(
             PLANS,
             pa.table({
-                "project": [plan.project], "version": [plan.version],
+                "project": [project], "version": [plan.version],
                 "sha256": [registered.sha256], "text": [registered.text],
             }),
             events={"receipt": node.today()},
             source="evaluate",
         )
-        node.record_on_commit(ACTION, project=plan.project, version=plan.version,
+        node.record_on_commit(ACTION, project=project, version=plan.version,
                               sha256=registered.sha256)
-    return registrations(node, plan.project), True
+    return registrations(node, project), True
