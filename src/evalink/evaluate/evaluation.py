@@ -26,7 +26,6 @@ from evalink.evaluate.balance import Balance, balance, balanced
 from evalink.evaluate.costs import CostRow, costs
 from evalink.evaluate.frame import (
     OutcomeData,
-    Persons,
     family_histories,
     outcome_data,
     persons,
@@ -180,7 +179,7 @@ def evaluate(node: Node, registered: RegisteredPlan,
         if plan.estimators.staggered is not None:
             result.effects += _staggered(data, plan, primary, ok)
         result.linkage += _linkage(data, fit, plan, family_index, draws)
-        result.rates += _rates(data, fit, people)
+        result.rates += _rates(data, fit)
     say("costs and benefits")
     result.costs = costs(fits, plan, table, family_index, draws)
     return result
@@ -248,14 +247,14 @@ def _linkage(data: OutcomeData, fit: Fit, plan: Plan, family_index: pd.Index,
         f"match probability >= {threshold:g}": (sure, None),
         "weighted by match probability": (np.ones(len(probability), bool), np.where(unlinked, 1.0, probability)),
     }
-    rows = [_linkage_row(e, "all", e, e.arms) for e in fit.effects]
+    rows = [_linkage_row(e, "all", e) for e in fit.effects]
     none = draws[:0]
     for links, (keep, weights) in variants.items():
         subset = _subset(data, keep)
         refit = estimate(subset, plan.windows, draws=none, family_index=family_index,
                          trim=plan.estimators.primary.trim, confidence=plan.estimators.confidence,
                          weights=None if weights is None else weights[keep])
-        rows += [_linkage_row(e, links, base, e.arms) for e, base in zip(refit.effects, fit.effects, strict=True)]
+        rows += [_linkage_row(e, links, base) for e, base in zip(refit.effects, fit.effects, strict=True)]
     return rows
 
 
@@ -268,7 +267,8 @@ def _subset(data: OutcomeData, keep: np.ndarray) -> OutcomeData:
     )
 
 
-def _linkage_row(effect: WindowEffect, links: str, base: WindowEffect, arms) -> LinkageRow:
+def _linkage_row(effect: WindowEffect, links: str, base: WindowEffect) -> LinkageRow:
+    arms = effect.arms
     moved = share = None
     if effect.estimate and base.estimate:
         moved = float(np.log(effect.estimate) - np.log(base.estimate))
@@ -282,7 +282,7 @@ def _linkage_row(effect: WindowEffect, links: str, base: WindowEffect, arms) -> 
     )
 
 
-def _rates(data: OutcomeData, fit: Fit, people: Persons) -> list[RateRow]:
+def _rates(data: OutcomeData, fit: Fit) -> list[RateRow]:
     """The outcome's rate by months since the index date in both arms (the comparison
     arm weighted as for the effects), before and after: what the chart draws."""
     programme = data.persons["programme"].to_numpy() == 1
