@@ -9,7 +9,7 @@ same for the unadjusted comparison, and, with every effect set to 1, how often a
 interval excludes 1.
 
     .venv/bin/python benchmarks/evaluate_validity.py --families 10000 --population 120000 \\
-        --seeds 20 --workdir /tmp/validity [--effect child_looked_after=0.5 ...] [--null]
+        --seeds 20 --workdir /tmp/validity [--effect child_looked_after=0.5 ...] [--null] [--policy P]
     .venv/bin/python benchmarks/evaluate_validity.py --workdir /tmp/validity --score-only
 
 Each seed's research node is kept under WORKDIR/seed-N/research (the rest of the flow is
@@ -60,10 +60,9 @@ def planted_ratio(windows: list[dict], from_month: int, to_month: int) -> float:
 
 
 def build(seed_dir: Path, families: int, population: int, seed: int,
-          effects: dict[str, float]) -> float:
+          effects: dict[str, float], policy: Path) -> float:
     started = time.perf_counter()
-    programme = Programme(example("troubled-families.yaml"), seed_dir, PASSPHRASE, seed,
-                          effects=effects or None)
+    programme = Programme(policy, seed_dir, PASSPHRASE, seed, effects=effects or None)
     programme.synth(families, population)
     programme.nodes()
     programme.identify()
@@ -162,6 +161,10 @@ def main() -> None:
     parser.add_argument("--effect", action="append", default=[], metavar="NAME=RATIO")
     parser.add_argument("--null", action="store_true", help="Every planted effect 1.0.")
     parser.add_argument("--score-only", action="store_true")
+    parser.add_argument(
+        "--policy", type=Path, default=example("troubled-families.yaml"),
+        help="The policy the flow runs under (default: the example). A variant that, for "
+             "instance, does not enforce an intruder measures what its de-identification costs.")
     args = parser.parse_args()
     os.environ.setdefault("EVALINK_SCRYPT_LOG2N", "10")
     effects = parse_flag(args.effect)
@@ -174,7 +177,7 @@ def main() -> None:
         built = None
         if not args.score_only and not (seed_dir / "research").is_dir():
             seed_dir.mkdir(parents=True, exist_ok=True)
-            built = build(seed_dir, args.families, args.population, seed, effects)
+            built = build(seed_dir, args.families, args.population, seed, effects, args.policy)
         if not (seed_dir / "research").is_dir():
             continue
         estimates, seconds = score(seed_dir, seed)
@@ -184,7 +187,7 @@ def main() -> None:
     estimates = pd.concat(frames)
     estimates.to_csv(args.workdir / "estimates.csv", index=False)
     print(f"\n{args.families:,} families, population {args.population:,}, {len(frames)} seeds, "
-          f"effects {'all 1.0' if args.null else (effects or 'defaults')}\n")
+          f"effects {'all 1.0' if args.null else (effects or 'defaults')}, policy {args.policy}\n")
     print(summary(estimates, args.null))
 
 

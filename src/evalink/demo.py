@@ -6,6 +6,8 @@ on the programme's own timeline.
                 after the outcome window ends (examples/outcomes-synth.yaml)
     +1 day      departments receive; +3 days: they match and return outcomes
     +7 days     assemble (linker → research); research receives
+    +7 days     research evaluates under the registered analysis plan
+                (examples/evaluation-plan.yaml) and prints the 1–24-month effects
     +14 days    research tabulates, two reviewers approve, the airlock publishes
                 (research → public); the public node checks and keeps what it got
     receipt + 30 days      each department destroys everything of the research
@@ -62,6 +64,7 @@ SHARE_AFTER_WINDOW = timedelta(days=62)
 DELIVERY = timedelta(days=1)  # a package reaches the next node the day after it is sent
 MATCHING = timedelta(days=3)  # a department matches a few days after it receives
 ASSEMBLY = timedelta(days=7)  # the linker assembles once every department has answered
+EVALUATION = timedelta(days=7)  # researchers run the registered analysis plan
 ANALYSIS = timedelta(days=14)  # researchers tabulate, then ask the airlock to publish
 # The demo's researcher and output checkers. Two reviewers, neither the author: the
 # airlock and the public node refuse anything less.
@@ -83,6 +86,8 @@ DEMO_DATASET = "research_dataset"
 # A withheld value (suppressed by de-identification) tabulated as a category of its own.
 WITHHELD = "withheld"
 SHOWN_CELLS = 6  # suppressed cells printed a table; OUT.checks.csv has them all
+# The window the demo prints (the tables hold every window of the plan).
+SUMMARY_WINDOW = "1-24"
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,7 @@ class DemoRun:
     checkpoints: dict[date, list[PromiseCheck]] = field(default_factory=dict)
     documents: dict[str, Path] = field(default_factory=dict)
     programme: Programme | None = None
+    evaluation: Any = None  # evalink.evaluate.Evaluation, once research has evaluated
     release: Release | None = None
 
     @property
@@ -309,6 +315,7 @@ class Programme:
     # Planted effects other than the defaults (`evalink synth --effect`), for benchmarks
     # that check the evaluation finds what was planted.
     effects: dict[str, Any] | None = None
+    effects_file: Path | None = None
 
     def __post_init__(self) -> None:
         self.policy = load_policy(self.policy_file)
@@ -318,6 +325,7 @@ class Programme:
         self.matched_on = self.received_on + MATCHING
         self.assembled_on = self.matched_on + ASSEMBLY
         self.research_on = self.assembled_on + DELIVERY
+        self.evaluated_on = self.research_on + EVALUATION
         self.released_on = self.research_on + ANALYSIS
         self.ons_date = fixed_destroy_by(self.policy, "linker")
 
@@ -330,6 +338,7 @@ class Programme:
             population=population,
             seed=self.seed,
             effects=self.effects,
+            effects_file=self.effects_file,
             force=True,
         )
         return sum(summary.rows.values())
@@ -425,6 +434,17 @@ class Programme:
         with self.timeline.open("research", self.research_on) as (node, _):
             node.receive()
         return assembled
+
+    def evaluate(self) -> Any:
+        """Research runs the example analysis plan on the dataset it holds (registered
+        the first time) and writes the tables and report to `workdir/evaluation`."""
+        from evalink.evaluate import evaluate, load_plan, write_outputs
+
+        registered = load_plan(self.examples / "evaluation-plan.yaml")
+        with self.timeline.open("research", self.evaluated_on) as (node, _):
+            result = evaluate(node, registered)
+        write_outputs(result, self.workdir / "evaluation")
+        return result
 
     def release(self) -> Release:
         """Research tabulates the dataset it holds (`evalink table` at the node), draws a
@@ -526,17 +546,23 @@ def run_demo(
     examples: Path = EXAMPLES,
     after: Callable[[Stage], None] | None = None,
     until: date | None = None,
+    effects: dict[str, Any] | None = None,
+    effects_file: Path | None = None,
 ) -> DemoRun:
     """Run the programme on its timeline and check every promise. `until`: stop on that
     day (at the earliest the day research receives its dataset), nothing after it done.
     `after` is called with each stage once it is done (a test copies the nodes at the
     days it needs)."""
+    from evalink.synth.effects import resolve
+
+    resolve(effects, effects_file)  # a bad --effect or --effects stops here, before any node
     passphrase = os.environ.get("EVALINK_PASSPHRASE") or DEMO_PASSPHRASE
     if "EVALINK_PASSPHRASE" not in os.environ:
         console.print(
             f"passphrase: EVALINK_PASSPHRASE is not set, so the demo uses '{DEMO_PASSPHRASE}'"
         )
-    programme = Programme(policy_file, workdir, passphrase, seed, examples)
+    programme = Programme(policy_file, workdir, passphrase, seed, examples,
+                          effects=effects or None, effects_file=effects_file)
     if until is not None and until < programme.research_on:
         raise InputError(
             f"--until: {until} is before research receives its dataset "
@@ -624,6 +650,24 @@ def run_demo(
         )
 
     held_on = programme.research_on
+    if until is None or until >= programme.evaluated_on:
+        held_on = programme.evaluated_on
+        with stage(
+            "evaluate", "evaluate (research), under the registered analysis plan",
+            programme.evaluated_on,
+        ) as done:
+            run.evaluation = programme.evaluate()
+            done(
+                len(run.evaluation.effects),
+                f"effect rows for {run.evaluation.persons:,} persons in "
+                f"{run.evaluation.families:,} families; tables and report in "
+                f"{workdir / 'evaluation'}",
+            )
+        from evalink.evaluate.summary import benefit_lines, effect_table
+
+        console.print(effect_table(run.evaluation, window=SUMMARY_WINDOW))
+        for line in benefit_lines(run.evaluation, window=SUMMARY_WINDOW):
+            console.print("    " + line, highlight=False)
     if until is None or until >= programme.released_on + DELIVERY:
         held_on = programme.released_on + DELIVERY
         with stage(

@@ -15,26 +15,8 @@ import pytest
 
 from evalink.node import Node, init_node
 from evalink.policy import load_policy
-from tests.conftest import EXAMPLE_POLICY, REPO
+from tests.conftest import CHEAP, EXAMPLE_POLICY, PASSPHRASE, REPO, DemoTimeline, environment
 from tests.flow.readme import CLOCK_HEADING, RELEASE_HEADING, Block, whole_flow
-
-PASSPHRASE = "synthetic test passphrase"
-CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Environment variables for a session-scoped fixture (monkeypatch is per test)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture
@@ -73,24 +55,12 @@ FLOW_UNTIL = "2020-06-13"  # the demo's day research receives its dataset
 
 
 @pytest.fixture(scope="session")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole flow as `evalink demo` runs it, on a small world, stopped the day
-    research receives its dataset (before any destruction is due). Tests that change a
-    node copy it first."""
-    from typer.testing import CliRunner
-
-    from evalink.cli import app
-
-    work = tmp_path_factory.mktemp("flow")
-    with environment(CHEAP):
-        result = CliRunner().invoke(
-            app,
-            ["demo", "--workdir", str(work), "--families", "200", "--population", "5000",
-             "--seed", "5", "--policy", str(EXAMPLE_POLICY), "--until", FLOW_UNTIL],
-        )
-    assert result.exit_code == 0, result.output
-    assert "BROKEN" not in result.output
-    return work
+def flow(demo_timeline: DemoTimeline) -> Path:
+    """The whole flow as `evalink demo` runs it, on a small world, as it stood the day
+    research received its dataset (before any evaluation or destruction). Tests that
+    change a node copy it first."""
+    assert str(demo_timeline.run.programme.research_on) == FLOW_UNTIL
+    return demo_timeline.copies["held"]
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,16 @@ def test_a_node_for_a_party_not_in_the_policy_is_refused(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_a_node_made_without_the_cheap_setting_derives_its_keys_at_full_strength(
+    tmp_path, monkeypatch
+):
+    # The suite runs with cheap key derivation (tests/conftest.py); a real node must not.
+    monkeypatch.delenv("EVALINK_SCRYPT_LOG2N", raising=False)
+    init_node(tmp_path / "x", party="council", policy_path=EXAMPLE_POLICY, passphrase=PASSPHRASE)
+    ring = json.loads((tmp_path / "x" / "keys" / "keyring.json").read_text())
+    assert ring["kdf"]["log2n"] == 17
+
+
 def test_a_short_passphrase_is_refused(tmp_path):
     with pytest.raises(InputError, match="at least 12 characters"):
         init_node(tmp_path / "x", party="council", policy_path=EXAMPLE_POLICY, passphrase="short")

@@ -1,12 +1,11 @@
-"""A small flow run on the programme's timeline once per session, copied at the days
-the promise tests stand on: while everyone holds the data, after the departments'
-month, and at the end. A test copies the workdir it needs, breaks one promise on
-purpose and checks that the report says so. The demo's own run (`demo`) is separate:
-its tests read what it printed."""
+"""The demo's run on a small world, once per session (tests/flow/conftest.py), copied
+at the days the promise tests stand on: while everyone holds the data, after the
+release, after the departments' month, and at the end. A test copies the workdir it
+needs, breaks one promise on purpose and checks that the report says so; the demo's
+own tests read what it printed."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,14 +15,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from rich.console import Console
 
 from evalink.clock import clock_on
-from evalink.demo import DELIVERY, DEPARTMENTS, PARTIES, DemoRun, Programme, run_demo
+from evalink.demo import DELIVERY, DemoRun, Programme
 from evalink.node import Node
 from evalink.promises import Cohort, PromiseCheck, check_promises, read_cohort
-from tests.conftest import EXAMPLE_POLICY
-from tests.flow.conftest import CHEAP, PASSPHRASE, environment
+from tests.conftest import CHEAP, PASSPHRASE, DemoTimeline
 
 
 @dataclass
@@ -56,76 +53,37 @@ class Flow:
 
 @dataclass
 class Timeline:
-    """The flow's nodes on the days the tests stand on, each copied once per session:
-    built as far as the tests of a run need and no further (a module run alone pays
-    only for its own days)."""
+    """The flow's nodes on the days the tests stand on: copies of the demo's own run
+    (tests/flow/conftest.py), taken after the stages that end on those days."""
 
-    root: Path
     programme: Programme
     copies: dict[str, Path]
-    last_day: date | None = None
-
-    @property
-    def work(self) -> Path:
-        return self.programme.workdir
+    last_day: date
 
     def held(self) -> Path:
         """Research has received its dataset; nothing is due yet."""
-        if "held" not in self.copies:
-            with environment(CHEAP):
-                p = self.programme
-                p.synth(families=200, population=5000)
-                p.nodes()
-                p.identify()
-                p.share()
-                p.dispatch()
-                for department in DEPARTMENTS:
-                    p.match(department)
-                p.assemble()
-            self.copies["held"] = _copy(self.work, self.root / "held")
         return self.copies["held"]
 
     def released(self) -> Path:
-        """As `held`, and then research published through the airlock: the public node
-        holds the release (a copy of its own, so `month` and `end` are not moved)."""
-        if "released" not in self.copies:
-            work = _copy(self.held(), self.root / "released-work")
-            with environment(CHEAP):
-                Programme(EXAMPLE_POLICY, work, PASSPHRASE, seed=5).release()
-            self.copies["released"] = _copy(work, self.root / "released")
+        """Research evaluated and published through the airlock: the public node holds
+        the release."""
         return self.copies["released"]
 
     def month(self) -> Path:
         """Every department has destroyed what it held, on its day."""
-        if "month" not in self.copies:
-            self.held()
-            with environment(CHEAP):
-                for department in DEPARTMENTS:
-                    self.programme.destroy_when_due(department)
-            self.copies["month"] = _copy(self.work, self.root / "month")
         return self.copies["month"]
 
     def end(self) -> Path:
-        """The linker and research on their rule's date, the council on each family's."""
-        if "end" not in self.copies:
-            self.month()
-            p = self.programme
-            with environment(CHEAP):
-                p.destroy_when_due("linker", p.ons_date)
-                p.destroy_when_due("research", p.ons_date)
-                last, _ = p.destroy_when_due("council")
-                self.last_day = max(last, p.ons_date)
-                for party in PARTIES:
-                    p.destroy_when_due(party, self.last_day)
-            self.copies["end"] = _copy(self.work, self.root / "end")
+        """The linker and research on their rule's date, the council on each family's,
+        and every node on the last day anything fell due."""
         return self.copies["end"]
 
 
 @pytest.fixture(scope="session")
-def timeline(tmp_path_factory: pytest.TempPathFactory) -> Timeline:
-    root = tmp_path_factory.mktemp("promises")
-    programme = Programme(EXAMPLE_POLICY, root / "work", PASSPHRASE, seed=5)
-    return Timeline(root, programme, {})
+def timeline(demo_timeline: DemoTimeline) -> Timeline:
+    programme = demo_timeline.run.programme
+    assert programme is not None
+    return Timeline(programme, demo_timeline.copies, demo_timeline.last_day)
 
 
 @dataclass
@@ -135,30 +93,15 @@ class DemoOutput:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutput:
+def demo(demo_timeline: DemoTimeline) -> DemoOutput:
     """`evalink demo`'s whole run on a small world, and what it printed."""
-    printed = io.StringIO()
-    with environment(CHEAP):
-        run = run_demo(
-            EXAMPLE_POLICY,
-            tmp_path_factory.mktemp("demo"),
-            Console(file=printed, width=200),
-            families=200,
-            population=5000,
-            seed=5,
-        )
-    return DemoOutput(run, printed.getvalue())
-
-
-def _copy(work: Path, to: Path) -> Path:
-    shutil.copytree(work, to, symlinks=True, ignore=shutil.ignore_patterns("world"))
-    return to
+    return DemoOutput(demo_timeline.run, demo_timeline.printed)
 
 
 @contextmanager
 def _flow(source: Path, tmp_path: Path, day: date, timeline: Timeline) -> Iterator[Flow]:
     copy = tmp_path / "workdir"
-    shutil.copytree(source, copy, symlinks=True)
+    shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("world"))
     yield Flow(copy, day, timeline.programme)
 
 
@@ -191,7 +134,6 @@ def after_a_month(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flo
 def at_the_end(timeline: Timeline, tmp_path: Path, env: None) -> Iterator[Flow]:
     """The last day anything fell due, everything destroyed on its own day."""
     source = timeline.end()
-    assert timeline.last_day is not None
     with _flow(source, tmp_path, timeline.last_day, timeline) as flow:
         yield flow
 

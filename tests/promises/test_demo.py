@@ -78,3 +78,60 @@ def test_after_the_demo_the_public_node_holds_only_what_the_airlock_released(dem
     # scanned again with the policy's rules (evalink.promises.published).
     assert published.state == "kept", published.evidence
     assert published.evidence.count("came through the airlock") == 2
+
+
+def test_research_evaluates_under_the_example_plan_and_the_demo_prints_the_1_to_24_month_effects(
+    demo,
+):
+    days = {stage.step: stage.on for stage in demo.run.stages}
+    # A week after research received its dataset, before it tabulates for release.
+    assert days["assemble"] < days["evaluate"] == date(2020, 6, 20) < days["release"]
+    evaluation = demo.run.evaluation
+    assert evaluation is not None and evaluation.newly_registered
+    workdir = demo.run.programme.workdir
+    for name in ("effects.csv", "balance.csv", "linkage_sensitivity.csv", "costs.csv",
+                 "report.html"):
+        assert (workdir / "evaluation" / name).is_file()
+    assert "effects, months 1-24 after the index date" in demo.printed
+    shown = {row.outcome for row in evaluation.effects if row.window.label() == "1-24"}
+    assert shown and all(outcome in demo.printed for outcome in shown)
+
+
+def test_demo_passes_planted_effects_to_the_world(tmp_path, evalink, cheap_nodes, monkeypatch):
+    from evalink import demo as demo_module
+
+    seen = {}
+
+    def run_demo(*args, **options):
+        seen.update(options)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(demo_module, "run_demo", run_demo)
+    effects = tmp_path / "effects.json"
+    effects.write_text('{"jsa_claim": 0.75}')
+    evalink("demo", "--workdir", tmp_path / "w", "--effect", "child_looked_after=0.5",
+            "--effects", effects)
+    assert seen["effects"] == {"child_looked_after": 0.5}
+    assert seen["effects_file"] == effects
+
+
+def test_a_programme_plants_the_effects_it_was_given(tmp_path):
+    import json
+
+    from evalink.demo import Programme
+
+    programme = Programme(EXAMPLE_POLICY, tmp_path, "synthetic test passphrase", seed=3,
+                          effects={"child_looked_after": 0.5})
+    programme.synth(families=40, population=500)
+    planted = json.loads((tmp_path / "world" / "truth" / "effects.json").read_text())
+    assert planted["effects"]["child_looked_after"]["windows"][0]["ratio"] == 0.5
+
+
+def test_a_demo_with_an_unknown_effect_is_one_line_and_exit_2_before_any_node(
+    tmp_path, evalink, cheap_nodes
+):
+    result = evalink("demo", "--workdir", tmp_path, "--effect", "happiness=2")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: unknown effect 'happiness'")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "council").exists()

@@ -32,13 +32,22 @@ def demo(
         help="Stop the timeline on this day (at the earliest research's receipt, 2020-06-13 "
         "with the synthetic examples) and check the promises then.",
     ),
+    effect: list[str] = typer.Option(
+        None, "--effect", metavar="NAME=RATIO",
+        help="Plant an effect other than the default (repeatable), as `evalink synth` does: "
+        "e.g. --effect child_looked_after=0.5.",
+    ),
+    effects_file: Path | None = typer.Option(
+        None, "--effects", help="JSON file of planted effects, as `evalink synth --effects`."
+    ),
 ) -> None:
     """Run the programme's timeline: synth → nodes → identify (2015) → share, dispatch,
-    match, assemble (2020) → each party's destruction on its rule's dates; print the day
+    match, assemble, evaluate (2020) → each party's destruction on its rule's dates; print the day
     of each stage, then every promise kept, BROKEN or not checked, with the evidence.
     Exit code 1 if any promise is BROKEN. `--today` does not apply: the demo sets its own
     days."""
     from evalink.demo import run_demo
+    from evalink.synth.effects import parse_flag
 
     run = run_demo(
         policy_file,
@@ -48,6 +57,8 @@ def demo(
         population=population,
         seed=seed,
         until=until,
+        effects=parse_flag(effect),
+        effects_file=effects_file,
     )
     if not run.ok:
         raise typer.Exit(1)

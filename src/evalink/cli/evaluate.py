@@ -41,7 +41,7 @@ def evaluate(
 
 
 def _print(result, files: dict[str, Path]) -> None:
-    from rich.table import Table
+    from evalink.evaluate.summary import benefit_lines, effect_table
 
     plan = result.plan.plan
     state = "registered now" if result.newly_registered else "as registered"
@@ -50,46 +50,7 @@ def _print(result, files: dict[str, Path]) -> None:
         f"{len(result.registrations)} version(s) registered)"
     )
     console.print(f"{result.persons:,} persons in {result.families:,} families")
-    # One line per outcome and window: the primary estimate, and beside it the crude
-    # comparison and the staggered-entry estimator (the tables hold every detail).
-    by_method: dict[tuple[str, str, str], object] = {
-        (row.outcome, row.window.label(), row.method): row for row in result.effects
-    }
-    table = Table("outcome", "months", "weighted ratio [95% CI]", "unadjusted", "staggered",
-                  "programme", "comparison", "balance")
-    for row in result.effects:
-        if row.method != "propensity_weighting":
-            continue
-        key = (row.outcome, row.window.label())
-        crude = by_method.get((*key, "unadjusted"))
-        staggered = by_method.get((*key, "callaway_santanna"))
-        table.add_row(
-            row.outcome, row.window.label(), _ratio(row, interval=True),
-            _ratio(crude), _ratio(staggered),
-            _pct(row.programme_rate), _pct(row.comparison_rate),
-            "ok" if row.balance_ok else "[red]SMD > bound[/red]",
-        )
-    console.print(table)
-    for cost in result.costs:
-        if cost.outcome == "all outcomes" and cost.fiscal_per_pound is not None:
-            console.print(
-                f"fiscal benefit per £1, months {cost.window.label()}: {cost.fiscal_per_pound:.2f} "
-                f"[{_num(cost.fiscal_per_pound_low)}, {_num(cost.fiscal_per_pound_high)}]"
-            )
+    console.print(effect_table(result))
+    for line in benefit_lines(result):
+        console.print(line, highlight=False)
     console.print("wrote " + ", ".join(str(p) for p in files.values()))
-
-
-def _ratio(row, *, interval: bool = False) -> str:
-    if row is None or row.estimate is None:
-        return "—"
-    if not interval:
-        return f"{row.estimate:.2f}"
-    return f"{row.estimate:.2f} [{_num(row.ci_low)}, {_num(row.ci_high)}]"
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2%}"
