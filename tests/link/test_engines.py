@@ -6,12 +6,15 @@ from __future__ import annotations
 import stat
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evalink.errors import InputError
 from evalink.link import engines, link
+from tests.conftest import environment
 from tests.link.world import make_world
 
 # A value no record holds by chance: found in a spill file, it was written in clear.
@@ -114,16 +117,30 @@ def test_link_threads_the_temp_directory_to_the_engine(tmp_path, system_tmp, mon
     assert list(system_tmp.iterdir()) == []
 
 
-def test_spark_gives_the_same_links_as_duckdb(monkeypatch):
-    pytest.importorskip("pyspark")
+@dataclass
+class SparkRun:
+    world: Any
+    result: Any
+    node_tmp: Path
 
-    # A local Spark with two partitions: the test is about equality, not speed.
-    monkeypatch.setenv("EVALINK_SPARK_PARTITIONS", "2")
-    # Small: a local Spark's cost is its jobs' overhead, not the pairs, and equality is
-    # as well shown on 60 households as on 150.
-    world = make_world(households=60, seed=3)
+
+@pytest.fixture(scope="module")
+def spark_run(tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
+    """One link on a local Spark inside a node's tmp/, shared by the Spark tests: a local
+    Spark's cost is its session and its jobs' overhead, not the pairs."""
+    pytest.importorskip("pyspark")
+    node_tmp = tmp_path_factory.mktemp("spark-node") / "tmp"
+    # Two partitions: the tests are about equality and place, not speed. Small: equality
+    # is as well shown on 60 households as on 150.
+    with environment({"EVALINK_SPARK_PARTITIONS": "2"}):
+        world = make_world(households=60, seed=3)
+        result = link(world.cohort, world.population, engine="spark", temp_directory=node_tmp)
+    return SparkRun(world, result, node_tmp)
+
+
+def test_spark_gives_the_same_links_as_duckdb(spark_run):
+    world, spark = spark_run.world, spark_run.result
     duckdb = link(world.cohort, world.population, engine="duckdb")
-    spark = link(world.cohort, world.population, engine="spark")
 
     on_duckdb = set(zip(duckdb.links["left_id"], duckdb.links["right_id"], strict=True))
     on_spark = set(zip(spark.links["left_id"], spark.links["right_id"], strict=True))
@@ -140,13 +157,11 @@ def test_spark_gives_the_same_links_as_duckdb(monkeypatch):
     assert len(on_duckdb) > 0.9 * len(world.truth)
 
 
-def test_spark_in_a_node_checkpoints_inside_it_and_removes_them_after_the_run(
-    tmp_path, monkeypatch
-):
-    pytest.importorskip("pyspark")
-    monkeypatch.setenv("EVALINK_SPARK_PARTITIONS", "2")
-    node_tmp = tmp_path / "node" / "tmp"
-    world = make_world(households=30, seed=9)
+def test_spark_in_a_node_checkpoints_inside_it_and_removes_them_after_the_run(spark_run):
+    node_tmp = spark_run.node_tmp
+    assert spark_run.result.links.height > 0
+    # What remains of the run is the session's scratch (removed at exit), no run's directory.
+    assert [p.name for p in node_tmp.iterdir()] == ["spark"]
     with engines.database_api("spark", temp_directory=node_tmp) as api:
         context = api.spark.sparkContext
         checkpoints = Path(context._jsc.sc().getCheckpointDir().get().removeprefix("file:"))
@@ -154,7 +169,4 @@ def test_spark_in_a_node_checkpoints_inside_it_and_removes_them_after_the_run(
         assert Path(context.getConf().get("spark.local.dir")).is_relative_to(node_tmp / "spark")
         assert context.getConf().get("spark.io.encryption.enabled") == "true"
     assert not checkpoints.parent.exists()
-    result = link(world.cohort, world.population, engine="spark", temp_directory=node_tmp)
-    assert result.links.height > 0
-    # What remains is the session's scratch (removed at exit), no run's directory.
     assert [p.name for p in node_tmp.iterdir()] == ["spark"]
