@@ -170,6 +170,38 @@ def test_the_ladder_climbs_until_every_quasi_identifier_combination_is_shared_by
     assert report.smallest_class == 6 and report.within
 
 
+SPREAD_BIRTHS = exact(
+    """
+    pseudonym | family_pseudonym | year_of_birth | headlines
+    a1        | A                | 1980          | crime;children_need_help
+    b1        | B                | 1981          | crime;worklessness
+    c1        | C                | 1983          | crime;children_need_help
+    d1        | D                | 1984          | crime;worklessness
+    e1        | E                | 1986          | crime;children_need_help
+    f1        | F                | 1988          | crime;worklessness
+    """
+)
+
+
+def test_a_column_no_enforced_check_looks_at_is_released_as_finely_as_at_the_first_rung():
+    out, report = deidentify(SPREAD_BIRTHS, [], k=3, quasi=QUASI)
+    # The rung of ten-year birth bands also counts the headlines, bands costs by £1,000
+    # and caps family size; no intruder is enforced and no k-class holds those, so they
+    # are released as at the first rung. The index period is a quasi-identifier: kept.
+    assert report.rule.birth_years == 10 and report.rule.index == "year"
+    assert (report.rule.headlines, report.rule.cost_band, report.rule.family_cap) == ("all", 100, 6)
+    assert set(out["headlines"]) == {"crime;children_need_help", "crime;worklessness"}
+    assert report.steps[-1].startswith("as finely as at the first rung")
+    assert report.within
+
+
+def test_a_column_an_enforced_intruder_knows_stays_as_coarse_as_its_rung():
+    # The council knows the headlines: released as the rung has them, never finer.
+    _, report = deidentify(SPREAD_BIRTHS, [council()], k=3, quasi=QUASI)
+    rung = next(rule for _, rule in LADDER if rule.birth_years == report.rule.birth_years)
+    assert report.rule.headlines == rung.headlines != "all"
+
+
 def test_a_person_with_quasi_identifiers_withheld_counts_among_all_who_share_the_rest():
     # One person born long before the others: no band on the ladder joins them, so
     # their year of birth and sex are withheld. What is still shown of them (index

@@ -23,6 +23,8 @@ import polars as pl
 
 from evalink.assemble.generalise import (
     COARSE_MONTHS,
+    COLUMNS_OF,
+    FINEST,
     LADDER,
     Generalisation,
     month_number,
@@ -218,6 +220,30 @@ def _cover(exact: pl.DataFrame, risks: list[Risk], intruders: list[Intruder],
     return changed
 
 
+def unwatched(rule: Generalisation, gate: list[Intruder],
+              quasi: list[str]) -> tuple[Generalisation, list[str]]:
+    """`rule` with every setting that no enforced check looks at back at its finest.
+
+    The ladder coarsens every column together, so a rung chosen for one intruder's sake
+    also coarsens columns only another knows. Coarsening a column that no enforced
+    intruder knows and no k-class holds protects no one against anything the release is
+    steered by, and costs the evaluation: the headlines are what selection into the
+    programme followed. Where an event sits in calendar time depends on the index period,
+    so an intruder who knows events looks at it too."""
+    watched = set(quasi)
+    for intruder in gate:
+        watched |= set(intruder.knows)
+        if intruder.events is not None:
+            watched |= set(intruder.events.knows) | {"index_period"}
+    finer = {
+        setting: getattr(FINEST, setting)
+        for setting, columns in COLUMNS_OF.items()
+        if not watched & set(columns) and getattr(rule, setting) != getattr(FINEST, setting)
+    }
+    names = [", ".join(COLUMNS_OF[setting]) for setting in finer]
+    return replace(rule, **finer), names
+
+
 def enforced(risks: list[Risk]) -> list[Risk]:
     """The risks the release must be within; the others are measured and reported."""
     return [r for r in risks if r.enforced]
@@ -261,8 +287,15 @@ def deidentify(
             else:
                 low = middle + 1
         chosen = high
-    rule = LADDER[chosen][1]
+    rule, finer = unwatched(LADDER[chosen][1], gate, quasi)
     steps = [name for name, _ in LADDER[: chosen + 1]]
+    if finer:
+        # Nothing enforced looks at these columns, so the table and the checks of the
+        # rung are unchanged by it; computed again all the same, on what is released.
+        steps.append("as finely as at the first rung, since no enforced intruder knows them "
+                     "and no k-class holds them: " + "; ".join(finer))
+        table = released(exact, rule)
+        risks = _attacks(exact, table, rule, gate)
     withheld: dict[str, set[str]] = {}
     while True:
         # Each round withholds one thing more from each family still singled out, the

@@ -101,6 +101,18 @@ for _name, _change in [
     LADDER.append((_name, _rung))
 
 
+# The released columns each setting of a Generalisation coarsens.
+COLUMNS_OF: dict[str, tuple[str, ...]] = {
+    "index": ("index_period",),
+    "birth_years": ("year_of_birth",),
+    "cost_band": ("keyworker_cost",),
+    "headlines": ("headlines",),
+    "month_band": ("outcome_start_month", "outcome_end_month"),
+    "family_cap": ("family_size",),
+}
+FINEST = LADDER[0][1]
+
+
 def month_number(text: pl.Expr) -> pl.Expr:
     """'YYYY-MM…' → months since year 0, for month arithmetic."""
     text = text.cast(pl.Utf8)
