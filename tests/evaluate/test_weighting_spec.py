@@ -123,3 +123,29 @@ def test_a_level_the_comparison_arm_lacks_is_pooled_with_its_neighbour(plan):
     assert [row.covariate for row in balance(fit)] == ["headline_count=2"]
     assert fit.data.persons.loc["c-p0", "headline_count=2"] == 0.0
     assert all(abs(row.smd_after) < 0.01 for row in balance(fit))
+
+
+def test_overlap_weights_stand_both_arms_for_the_families_in_equipoise(write_plan):
+    # replace() takes keywords: the plan's primary estimator line, given overlap weights.
+    path = write_plan(**{"primary: {method: propensity_weighting, trim: 0.001}":
+                         "primary: {method: propensity_weighting, weights: overlap, trim: 0.001}"})
+    plan = load_plan(path).plan
+    people = persons(dataset(TWO_STRATA))
+    data = outcome_data(people, plan, "child_looked_after")
+    families = pd.Index(sorted(people.table["family"].unique()))
+    fit = estimate(data, plan.windows, draws=family_draws(families, 0, seed=3),
+                   family_index=families, trim=0.001, confidence=0.95,
+                   estimand=plan.estimators.primary.weights)
+    effect = fit.effects[0]
+    # Scores 1/3 and 3/4: programme persons weigh 2/3 and 1/4, comparison persons 1/3 and
+    # 3/4, so each stratum weighs 33.3 and 37.5 in both arms. Programme:
+    # (33.3 × 0.2 + 37.5 × 0.4) / 70.8 = 0.306; comparison (33.3 × 0.1 + 37.5 × 0.2) / 70.8
+    # = 0.153: the same ratio of 2 as the effect on families worked with, the rates those
+    # of the families in between.
+    assert effect.arms.programme_rate == pytest.approx(0.3059, abs=1e-3)
+    assert effect.arms.comparison_rate == pytest.approx(0.1529, abs=1e-3)
+    assert effect.estimate == pytest.approx(2.0, abs=5e-3)
+    # Both arms weighted: the covariate the score holds is balanced exactly.
+    (row,) = [b for b in balance(fit) if b.covariate.startswith("headline_count")]
+    assert abs(row.smd_after) < 1e-3
+    assert row.mean_programme_after != pytest.approx(row.mean_programme)

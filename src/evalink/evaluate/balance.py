@@ -26,6 +26,9 @@ class Balance:
     mean_comparison_after: float
     n_programme: int
     n_comparison: int
+    # The programme arm's mean as weighted (the same as `mean_programme` when it weighs
+    # 1, as for the effect on families worked with; not under overlap weights).
+    mean_programme_after: float | None = None
 
     def ok(self, bound: float) -> bool:
         return not abs(self.smd_after) > bound
@@ -42,19 +45,21 @@ def balance(fit: Fit) -> list[Balance]:
             continue
         spread = np.sqrt((treated.var(ddof=1) + control.var(ddof=1)) / 2) if min(len(treated), len(control)) > 1 else 0.0
         after = float(np.average(control, weights=fit.weight[~programme]))
+        treated_after = float(np.average(treated, weights=fit.weight[programme]))
 
-        def smd(comparison: float, spread: float = spread, treated: np.ndarray = treated) -> float:
-            difference = float(treated.mean()) - comparison
+        def smd(comparison: float, spread: float = spread, programme_mean: float = float(treated.mean())) -> float:
+            difference = programme_mean - comparison
             if spread > 0:
                 return difference / spread
             return 0.0 if difference == 0 else float(np.sign(difference)) * np.inf
 
         out.append(Balance(
             outcome=fit.data.name, covariate=covariate,
-            smd_before=smd(float(control.mean())), smd_after=smd(after),
+            smd_before=smd(float(control.mean())), smd_after=smd(after, programme_mean=treated_after),
             mean_programme=float(treated.mean()),
             mean_comparison_before=float(control.mean()), mean_comparison_after=after,
             n_programme=int(programme.sum()), n_comparison=int((~programme).sum()),
+            mean_programme_after=treated_after,
         ))
     return out
 

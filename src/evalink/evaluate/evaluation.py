@@ -168,7 +168,8 @@ def evaluate(node: Node, registered: RegisteredPlan,
         say(f"outcome {name}")
         data = outcome_data(people, plan, name, families)
         fit = estimate(data, plan.windows, draws=draws, family_index=family_index,
-                       trim=plan.estimators.primary.trim, confidence=plan.estimators.confidence)
+                       trim=plan.estimators.primary.trim, confidence=plan.estimators.confidence,
+                       estimand=plan.estimators.primary.weights)
         fits.append(fit)
         rows = balance(fit)
         result.balance += rows
@@ -253,7 +254,8 @@ def _linkage(data: OutcomeData, fit: Fit, plan: Plan, family_index: pd.Index,
         subset = _subset(data, keep)
         refit = estimate(subset, plan.windows, draws=none, family_index=family_index,
                          trim=plan.estimators.primary.trim, confidence=plan.estimators.confidence,
-                         weights=None if weights is None else weights[keep])
+                         weights=None if weights is None else weights[keep],
+                         estimand=plan.estimators.primary.weights)
         rows += [_linkage_row(e, links, base) for e, base in zip(refit.effects, fit.effects, strict=True)]
     return rows
 

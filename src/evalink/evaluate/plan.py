@@ -164,8 +164,21 @@ class FamilyHistory(Strict):
         return self
 
 
+class Weights(StrEnum):
+    """Whom the weighted arms stand for. `att`: the families worked with (comparison
+    persons weighted by the odds of their score). `overlap`: the families whose need made
+    them as likely to be worked with as not (programme persons weighted 1 − e, comparison
+    persons e; Li, Morgan & Zaslavsky 2018) — with a ratio the same for every family the
+    same effect, and far less thrown by a stratum of great need that few families
+    waiting share: there the odds weights rest on a handful of comparison persons."""
+
+    ATT = "att"
+    OVERLAP = "overlap"
+
+
 class Primary(Strict):
     method: Method = Method.PROPENSITY_WEIGHTING
+    weights: Weights = Weights.ATT
     # Propensity scores outside [trim, 1 - trim] are clipped: a comparison person almost
     # certain to have been worked with would otherwise carry a huge weight.
     trim: float = Field(0.01, gt=0, lt=0.5)

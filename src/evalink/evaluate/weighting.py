@@ -4,8 +4,10 @@ with, one score model per outcome, as the National Impact Study matched per outc
 Each outcome's population gets its own score (the chance of being worked with, given
 the baseline covariates and that outcome's own history), fitted by logistic regression.
 A comparison person is weighted by the odds of their score, e/(1−e), so the comparison
-arm stands for the programme arm's mix of need; programme persons weigh 1. The
-comparison rate is the weighted mean outcome of the comparison arm.
+arm stands for the programme arm's mix of need; programme persons weigh 1 (`att`). Or
+both arms stand for the families in equipoise (`overlap`: 1 − e and e), which keeps a
+stratum of great need that few waiting families share from resting on a handful of
+comparison persons. Each arm's rate is its weighted mean outcome.
 
 Intervals come from a bootstrap over families, refitting the score each time: it
 carries both the clustering of outcomes in families and the uncertainty of the score
@@ -22,7 +24,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from evalink.evaluate.frame import OutcomeData
-from evalink.evaluate.plan import Measure, Window
+from evalink.evaluate.plan import Measure, Weights, Window
 
 METHOD = "propensity_weighting"
 # The crude comparison, families worked with against all families waiting, shown beside
@@ -121,6 +123,13 @@ def att_weights(score: np.ndarray, programme: np.ndarray) -> np.ndarray:
     return np.where(programme == 1, 1.0, score / (1 - score))
 
 
+def overlap_weights(score: np.ndarray, programme: np.ndarray) -> np.ndarray:
+    return np.where(programme == 1, 1 - score, score)
+
+
+WEIGHTS = {Weights.ATT: att_weights, Weights.OVERLAP: overlap_weights}
+
+
 def family_draws(families: pd.Index, replicates: int, seed: int) -> np.ndarray:
     """replicates × families: how many times each family is drawn in each bootstrap
     sample (families with replacement, as many as there are)."""
@@ -195,7 +204,7 @@ class Fit:
 
 def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
              family_index: pd.Index, trim: float, confidence: float,
-             weights: np.ndarray | None = None) -> Fit:
+             weights: np.ndarray | None = None, estimand: Weights = Weights.ATT) -> Fit:
     """Effects of one outcome in every window. `draws` (replicates × all families) and
     `family_index` (their order) are shared by every outcome; `weights` multiply each
     person's (the linkage sensitivity weights persons by their link's probability)."""
@@ -205,7 +214,8 @@ def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
     extra = np.ones(len(persons)) if weights is None else weights
     scores, beta = propensity(x, programme, extra, trim)
     score = scores[0]
-    weight = att_weights(score, programme) * extra
+    weigh = WEIGHTS[estimand]
+    weight = weigh(score, programme) * extra
     codes = family_index.get_indexer(persons["family"])
     labels = [w.label() for w in windows]
     y = {label: data.y[label].to_numpy() for label in labels}
@@ -219,7 +229,7 @@ def estimate(data: OutcomeData, windows: list[Window], *, draws: np.ndarray,
         for start in range(0, int(usable.sum()), BATCH):
             rows = np.flatnonzero(usable)[start:start + BATCH]
             scores, _ = propensity(x, programme, frequency[rows], trim, start=beta[0])
-            weight_r = att_weights(scores, programme) * frequency[rows]
+            weight_r = weigh(scores, programme) * frequency[rows]
             for label in labels:
                 replicates[label][rows] = _batch_rates(y[label], programme, weight_r)
                 crude[label][rows] = _batch_rates(y[label], programme, frequency[rows])
