@@ -285,8 +285,9 @@ def _linkage_row(effect: WindowEffect, links: str, base: WindowEffect) -> Linkag
 
 
 def _rates(data: OutcomeData, fit: Fit) -> list[RateRow]:
-    """The outcome's rate by months since the index date in both arms (the comparison
-    arm weighted as for the effects), before and after: what the chart draws."""
+    """The outcome's rate by months since the index date in both arms, weighted as for
+    the effects (under odds weights a programme person weighs 1), before and after:
+    what the chart draws."""
     programme = data.persons["programme"].to_numpy() == 1
     measure = data.outcome.measure
     rows = []
@@ -294,13 +295,11 @@ def _rates(data: OutcomeData, fit: Fit) -> list[RateRow]:
         y, _ = window_outcome(data.events, data.persons.index, band,
                               measure if measure is Measure.MEAN_SHARE else Measure.ANY_EVENT)
         values = y.to_numpy()
-        for arm, chosen, weight in (("programme", programme, None),
-                                    ("comparison (weighted)", ~programme, fit.weight)):
+        for arm, chosen in (("programme", programme), ("comparison (weighted)", ~programme)):
             measured = chosen & ~np.isnan(values)
             rate = None
             if measured.any():
-                w = None if weight is None else weight[measured]
-                rate = float(np.average(values[measured], weights=w))
+                rate = float(np.average(values[measured], weights=fit.weight[measured]))
             rows.append(RateRow(data.name, arm, band.from_month, band.to_month, rate, int(measured.sum())))
     return rows
 
