@@ -175,7 +175,9 @@ def main() -> None:
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         seed_dir = args.workdir / f"seed-{seed}"
         built = None
-        if not args.score_only and not (seed_dir / "research").is_dir():
+        # planted.json is written last: without it a build was interrupted, so start again.
+        if not args.score_only and not (seed_dir / "planted.json").is_file():
+            shutil.rmtree(seed_dir, ignore_errors=True)
             seed_dir.mkdir(parents=True, exist_ok=True)
             built = build(seed_dir, args.families, args.population, seed, effects, args.policy)
         if not (seed_dir / "research").is_dir():
