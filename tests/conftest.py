@@ -34,6 +34,8 @@ CHEAP_KEYS = "10"
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("EVALINK_TODAY", PROGRAMME_DAY)
     os.environ.setdefault("EVALINK_SCRYPT_LOG2N", CHEAP_KEYS)
+
+
 EXAMPLE_POLICY = REPO / "examples" / "troubled-families.yaml"
 
 
@@ -79,7 +81,7 @@ def cheap_nodes(monkeypatch):
 
 
 PASSPHRASE = "synthetic test passphrase"
-CHEAP = {"EVALINK_SCRYPT_LOG2N": "10", "EVALINK_PASSPHRASE": PASSPHRASE}
+CHEAP = {"EVALINK_SCRYPT_LOG2N": CHEAP_KEYS, "EVALINK_PASSPHRASE": PASSPHRASE}
 
 
 @contextmanager
