@@ -1,74 +1,121 @@
-"""Oracle: the estimators on the truth of synth worlds (no linkage, no de-identification)."""
-import subprocess, sys, json
-import numpy as np, pandas as pd
+"""The evaluation's weights on the truth of synth worlds: no linkage, no de-identification.
+
+A diagnostic beside `benchmarks/evaluate_validity.py`: where the flow's estimates miss
+the planted ratio, this says whether the estimator would miss it on exact data too.
+For each seed it writes a world with `evalink.synth`, takes the eligible families' true
+members, ages at the true index date and true department events, and prints the mean
+and standard error over the seeds of the log ratio (programme against waiting) over
+months 0–24, by outcome, measure (any event / events counted) and weighting (overlap,
+odds, none, exact selection strata standardised to the programme).
+
+    .venv/bin/python benchmarks/diagnostics/evaluate_oracle.py --families 40000 \\
+        --population 400000 --seeds 20 --first-seed 101 --null --workdir W
+    .venv/bin/python benchmarks/diagnostics/evaluate_oracle.py ... \\
+        --effect child_looked_after=0.5 --effect jsa_claim=0.75
+
+It compares log ratios, not errors: subtract the planted log ratio (0 with --null).
+"""
+
+from __future__ import annotations
+
+import argparse
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-MONTH = 30.44
-OUT = {
- "lac": ("dfe/looked_after", None, (0, 17)),
- "cpp": ("dfe/children_in_need", ("episode_type", ["CPP"]), (0, 17)),
- "jsa": ("dwp/benefit_spells", ("benefit", ["JSA", "UC"]), (16, 65)),
+from evalink.synth.calendar import DAYS_PER_MONTH
+from evalink.synth.effects import parse_flag, resolve
+from evalink.synth.world import generate
+
+FOLLOW_UP_MONTHS = 24
+# outcome → (department table, (column, values) or None, ages at the index date)
+OUTCOMES = {
+    "child_looked_after": ("dfe/looked_after", None, (0, 17)),
+    "child_protection_plan": ("dfe/children_in_need", ("episode_type", ["CPP"]), (0, 17)),
+    "jsa_claim": ("dwp/benefit_spells", ("benefit", ["JSA", "UC"]), (16, 65)),
 }
-def world(seed, fam, pop, null, root, extra=()):
-    out = Path(root)/f"w{seed}"
-    if not (out/"truth/families.parquet").exists():
-        eff = sum([["--effect", f"{k}=1"] for k in ["child_looked_after","adult_custody","juvenile_custody","juvenile_conviction","jsa_claim","child_protection_plan"]], []) if null else []
-        subprocess.run([".venv/bin/evalink","synth","--families",str(fam),"--population",str(pop),"--seed",str(seed),"--out",str(out),"--force"]+eff+list(extra), check=True, capture_output=True)
+
+
+def _world(out: Path, families: int, population: int, seed: int, effects: dict[str, float]) -> Path:
+    if not (out / "truth" / "families.parquet").is_file():
+        generate(out, families=families, population=population, seed=seed, effects=effects or None, force=True)
     return out
 
-def estimates(w):
-    fam = pd.read_parquet(w/"truth/families.parquet")
-    fam = fam[fam.eligible]
-    fam["cnh"] = fam.headlines.map(lambda h: "children_need_help" in list(h))
-    fam["prog"] = (fam.cohort == "attached").astype(int)
-    persons = pd.read_parquet(w/"truth/persons.parquet")
-    members = persons[persons.family_id.isin(fam.family_id)].drop_duplicates("person_id")[["person_id","family_id","dob"]]
-    rid = persons[["person_id","record_id","source"]]
-    members = members.merge(fam[["family_id","index_date","n_headlines","cnh","prog"]], on="family_id")
-    members["index_date"] = pd.to_datetime(members.index_date)
-    members["age"] = (members.index_date - pd.to_datetime(members.dob)).dt.days / 365.25
-    X = pd.get_dummies(fam.n_headlines.clip(upper=5).astype(str)).astype(float)
-    X["cnh"] = fam.cnh.astype(float)
-    e = LogisticRegression(C=1e6, max_iter=1000).fit(X, fam.prog).predict_proba(X)[:, 1]
-    fam_e = dict(zip(fam.family_id, e))
-    res = {}
-    for name, (table, where, (lo, hi)) in OUT.items():
-        dep, t = table.split("/")
-        ev = pd.read_parquet(w/"departments"/dep/f"{t}.parquet")
-        if where: ev = ev[ev[where[0]].isin(where[1])]
-        ev = ev.merge(rid[rid.source == f"departments/{dep}/persons"], on="record_id")
-        pop = members[(members.age >= lo) & (members.age < hi + 1)].copy()
-        ev = ev.merge(pop[["person_id","index_date"]], on="person_id")
-        m = (pd.to_datetime(ev.start_date) - ev.index_date).dt.days / MONTH
-        ev = ev[(m >= 0) & (m < 24)]
-        cnt = ev.groupby("person_id").size()
-        pop["count"] = pop.person_id.map(cnt).fillna(0)
-        pop["any"] = (pop["count"] > 0).astype(float)
-        pop["e"] = pop.family_id.map(fam_e)
-        w_ov = np.where(pop.prog == 1, 1 - pop.e, pop.e)
-        w_att = np.where(pop.prog == 1, 1, pop.e / (1 - pop.e))
+
+def _log_ratio(y: np.ndarray, programme: np.ndarray, weight: np.ndarray) -> float:
+    treated = np.average(y[programme], weights=weight[programme])
+    control = np.average(y[~programme], weights=weight[~programme])
+    return float(np.log(treated / control)) if treated > 0 and control > 0 else np.nan
+
+
+def log_ratios(world: Path) -> dict[str, float]:
+    families = pd.read_parquet(world / "truth" / "families.parquet")
+    families = families[families["eligible"]].copy()
+    families["children_need_help"] = families["headlines"].map(lambda h: "children_need_help" in list(h))
+    families["programme"] = (families["cohort"] == "attached").astype(int)
+    # Selection follows the headline count and children in need (synth/problems.py).
+    design = pd.get_dummies(families["n_headlines"].clip(upper=5).astype(str)).astype(float)
+    design["children_need_help"] = families["children_need_help"].astype(float)
+    score = LogisticRegression(C=1e6, max_iter=1000).fit(design, families["programme"]).predict_proba(design)[:, 1]
+    families["score"] = score
+    persons = pd.read_parquet(world / "truth" / "persons.parquet")
+    members = persons[persons["family_id"].isin(families["family_id"])].drop_duplicates("person_id")
+    members = members[["person_id", "family_id", "dob"]].merge(
+        families[["family_id", "index_date", "n_headlines", "children_need_help", "programme", "score"]], on="family_id")
+    members["index_date"] = pd.to_datetime(members["index_date"])
+    members["age"] = (members["index_date"] - pd.to_datetime(members["dob"])).dt.days / 365.25
+    out: dict[str, float] = {}
+    for name, (table, where, (youngest, oldest)) in OUTCOMES.items():
+        department, file = table.split("/")
+        events = pd.read_parquet(world / "departments" / department / f"{file}.parquet")
+        if where:
+            events = events[events[where[0]].isin(where[1])]
+        records = persons.loc[persons["source"] == f"departments/{department}/persons", ["person_id", "record_id"]]
+        population = members[(members["age"] >= youngest) & (members["age"] < oldest + 1)].copy()
+        events = events.merge(records, on="record_id").merge(population[["person_id", "index_date"]], on="person_id")
+        months = (pd.to_datetime(events["start_date"]) - events["index_date"]).dt.days / DAYS_PER_MONTH
+        counted = events[(months >= 0) & (months < FOLLOW_UP_MONTHS)].groupby("person_id").size()
+        population["count"] = population["person_id"].map(counted).fillna(0.0)
+        population["any"] = (population["count"] > 0).astype(float)
+        programme = population["programme"].to_numpy() == 1
+        e = population["score"].to_numpy()
+        weights = {"overlap": np.where(programme, 1 - e, e), "odds": np.where(programme, 1.0, e / (1 - e)),
+                   "none": np.ones(len(population))}
         for measure in ("any", "count"):
-            y = pop[measure].to_numpy(); p = pop.prog.to_numpy() == 1
-            for wn, ww in (("overlap", w_ov), ("att", w_att), ("naive", np.ones(len(pop)))):
-                r1 = np.average(y[p], weights=ww[p]); r0 = np.average(y[~p], weights=ww[~p])
-                res[(name, measure, wn)] = np.log(r1 / r0) if r1 > 0 and r0 > 0 else np.nan
-            # exact strata, standardised to the programme
-            g = pop.groupby([pop.n_headlines.clip(upper=5), "cnh", "prog"])[measure].agg(["mean","size"]).unstack("prog")
-            g = g.dropna()
-            r1 = np.average(g[("mean",1)], weights=g[("size",1)]); r0 = np.average(g[("mean",0)], weights=g[("size",1)])
-            res[(name, measure, "strata")] = np.log(r1/r0) if r1 > 0 and r0 > 0 else np.nan
-    return res
+            y = population[measure].to_numpy()
+            for weighting, weight in weights.items():
+                out[f"{name} {measure} {weighting}"] = _log_ratio(y, programme, weight)
+            strata = population.groupby([population["n_headlines"].clip(upper=5), "children_need_help", "programme"])[
+                measure].agg(["mean", "size"]).unstack("programme").dropna()
+            treated = np.average(strata[("mean", 1)], weights=strata[("size", 1)])
+            control = np.average(strata[("mean", 0)], weights=strata[("size", 1)])
+            out[f"{name} {measure} strata"] = float(np.log(treated / control)) if treated > 0 and control > 0 else np.nan
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--families", type=int, default=10_000)
+    parser.add_argument("--population", type=int, default=120_000)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--effect", action="append", default=[], metavar="NAME=RATIO")
+    parser.add_argument("--null", action="store_true", help="Every planted effect 1.0.")
+    args = parser.parse_args()
+    effects = {name: 1.0 for name in resolve()} if args.null else parse_flag(args.effect)
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        world = _world(args.workdir / f"world-{seed}", args.families, args.population, seed, effects)
+        rows.append({"seed": seed, **log_ratios(world)})
+        print(f"seed {seed}", flush=True)
+    table = pd.DataFrame(rows).set_index("seed")
+    summary = pd.DataFrame({"mean log ratio": table.mean(), "se": table.std() / np.sqrt(table.notna().sum()),
+                            "seeds": table.notna().sum()})
+    print(summary.round(3).to_string())
+
 
 if __name__ == "__main__":
-    fam, pop, n, first, null = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "null"
-    extra = sys.argv[6:]
-    tag = sys.argv[5]
-    rows = []
-    for s in range(first, first + n):
-        w = world(s, fam, pop, null, f"/work/val/oracle-{fam}-{tag}", extra)
-        r = estimates(w); r = {"|".join(k): v for k, v in r.items()}; r["seed"] = s; rows.append(r)
-        print(s, flush=True)
-    d = pd.DataFrame(rows).set_index("seed")
-    summ = pd.DataFrame({"mean": d.mean(), "se": d.std() / np.sqrt(d.notna().sum()), "n": d.notna().sum()})
-    print(summ.round(3).to_string())
+    main()
